@@ -1,0 +1,1 @@
+//! One integration-test binary: conformance corpora and end-to-end tests.
