@@ -1,0 +1,95 @@
+//! Service limits the interpreter enforces.
+
+use serde_json::Value;
+
+/// Maximum size of a state's input, output or a task result (AWS: 256 KiB).
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// Maximum Wait: one year.
+pub const MAX_WAIT_SECONDS: u64 = 31_536_000;
+
+/// Whether the compact JSON text of `value` is longer than `limit` bytes. Walks the
+/// value without allocating and stops as soon as the limit is passed, so the common
+/// small payload costs a few nanoseconds.
+pub fn json_size_exceeds(value: &Value, limit: usize) -> bool {
+    fn size(v: &Value, budget: &mut isize) {
+        if *budget < 0 {
+            return;
+        }
+        match v {
+            Value::Null => *budget -= 4,
+            Value::Bool(b) => *budget -= if *b { 4 } else { 5 },
+            Value::Number(n) => *budget -= number_len(n),
+            Value::String(s) => *budget -= string_len(s),
+            Value::Array(a) => {
+                *budget -= 2 + a.len().saturating_sub(1) as isize;
+                for x in a {
+                    size(x, budget);
+                    if *budget < 0 {
+                        return;
+                    }
+                }
+            }
+            Value::Object(m) => {
+                *budget -= 2 + m.len().saturating_sub(1) as isize;
+                for (k, x) in m {
+                    *budget -= string_len(k) + 1;
+                    size(x, budget);
+                    if *budget < 0 {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    let mut budget = limit as isize;
+    size(value, &mut budget);
+    budget < 0
+}
+
+fn number_len(n: &serde_json::Number) -> isize {
+    if let Some(i) = n.as_i64() {
+        let mut len = if i < 0 { 2 } else { 1 };
+        let mut x = i.unsigned_abs();
+        while x >= 10 {
+            x /= 10;
+            len += 1;
+        }
+        len
+    } else {
+        n.to_string().len() as isize
+    }
+}
+
+fn string_len(s: &str) -> isize {
+    let mut len = 2isize;
+    for b in s.bytes() {
+        len += match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        };
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn matches_serialised_length() {
+        for v in [
+            json!(null),
+            json!({"a": [1, -20, 3.5, "x\"y\n"], "b": {"c": true, "d": false}}),
+            json!("\u{1}é"),
+            json!([]),
+            json!({}),
+        ] {
+            let len = serde_json::to_string(&v).map(|s| s.len()).unwrap_or(0);
+            assert!(!json_size_exceeds(&v, len), "{v}");
+            assert!(json_size_exceeds(&v, len - 1), "{v}");
+        }
+    }
+}
