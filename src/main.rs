@@ -1,6 +1,7 @@
 //! The `baton` binary: data to stdout, messages to stderr, exit codes scripts can trust.
 
 mod events_cmd;
+mod run_cmd;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs a state machine definition in-process and prints its result.
+    Run(run_cmd::RunArgs),
+    /// Validates a state machine definition and prints every problem found.
+    Validate(run_cmd::ValidateArgs),
     /// Evaluates an EventBridge event pattern against an event (like `aws events test-event-pattern`).
     TestEventPattern(events_cmd::TestEventPatternArgs),
     /// Schedule expressions (`rate(…)`, `cron(…)`, `at(…)`).
@@ -26,10 +31,21 @@ enum Command {
     Schedule(events_cmd::ScheduleCommand),
 }
 
+// The binary edge: data to stdout, messages to stderr.
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::TestEventPattern(args) => events_cmd::test_event_pattern(args),
-        Command::Schedule(cmd) => events_cmd::schedule(cmd),
+    let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
+        Command::Validate(args) => run_cmd::validate(args),
+        Command::TestEventPattern(args) => Ok(events_cmd::test_event_pattern(args)),
+        Command::Schedule(cmd) => Ok(events_cmd::schedule(cmd)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -1,1 +1,4 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
+
+mod asl_conformance;
+mod support;

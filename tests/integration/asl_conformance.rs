@@ -1,0 +1,346 @@
+//! Runs the ASL execution corpus (`../shared/conformance/asl/{pure,with_lambda}`)
+//! through the interpreter and compares status, output, error, cause and history with
+//! what AWS recorded.
+
+use baton_asl::{ParseOptions, parse_definition_value};
+use baton_exec::{ExecutionIdentity, ExecutionStatus, Failure, Outcome, TaskRequest};
+use baton_runtime::lambda::{FunctionResult, function_event, function_reference, task_answer};
+use baton_runtime::local::{RunOptions, RunResult, TaskAnswer, run_execution};
+use serde_json::{Value, json};
+
+use crate::support::{Report, json_files, known_gaps, matches, shared_dir, short};
+
+const ACCOUNT: &str = "111111111111";
+const REGION: &str = "us-east-1";
+
+fn identity(express: bool) -> ExecutionIdentity {
+    let kind = if express { "express" } else { "execution" };
+    ExecutionIdentity {
+        execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:{kind}:ConformanceMachine:run-1"),
+        execution_name: "run-1".into(),
+        state_machine_arn: format!(
+            "arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:ConformanceMachine"
+        ),
+        state_machine_name: "ConformanceMachine".into(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/baton-conformance"),
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+        redrive_count: 0,
+    }
+}
+
+/// A function that does what a case's `lambda_behavior` describes.
+fn behave(behavior: &str, event: &Value) -> Result<FunctionResult, String> {
+    let b = behavior.to_ascii_lowercase();
+    let raise = |error_type: &str, message: &str| FunctionResult::Raised {
+        error_type: error_type.to_owned(),
+        payload: serde_json::to_vec(&json!({
+            "errorMessage": message,
+            "errorType": error_type,
+            "requestId": "00000000-0000-4000-8000-000000000001",
+            "stackTrace": []
+        }))
+        .unwrap_or_default(),
+    };
+    let ret = |v: &Value| FunctionResult::Returned(serde_json::to_vec(v).unwrap_or_default());
+    if b.starts_with("identity") {
+        Ok(ret(event))
+    } else if b.starts_with("always fails: raises a generic") {
+        Ok(raise("Exception", "Some exception was raised."))
+    } else if b.starts_with("always fails: raises an exception of a user-defined class") {
+        Ok(raise("CustomException", ""))
+    } else if b.contains("257 kib") {
+        Ok(ret(&Value::String("a".repeat(257 * 1024))))
+    } else if b.contains("raw byte string") {
+        Ok(FunctionResult::Returned(b"\"HelloWorld!\"".to_vec()))
+    } else if b.contains("ignores its input") {
+        Ok(ret(&json!({"Return": "HelloWorld"})))
+    } else if b.contains("input-event-") {
+        Ok(ret(&Value::String(format!(
+            "input-event-{}",
+            python_str(event)
+        ))))
+    } else {
+        Err(format!("no in-test function for behaviour {behavior:?}"))
+    }
+}
+
+/// Python's `str()` of a decoded JSON value (`{'a': 1, 'b': True, 'c': None}`).
+fn python_str(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_str).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_str(&Value::String(k.clone())),
+                    python_str(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Answers Lambda tasks with the case's functions.
+fn lambda_handler(case: &Value) -> impl FnMut(&TaskRequest) -> TaskAnswer + '_ {
+    let functions = case
+        .get("lambda_functions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    move |request: &TaskRequest| {
+        let Some(reference) = function_reference(request) else {
+            return TaskAnswer::Fail(Failure::new("Baton.Unsupported", "not a Lambda task"));
+        };
+        let found = functions.iter().find(|f| {
+            let arn = f
+                .get("function_arn_as_in_definition")
+                .and_then(Value::as_str);
+            let name = f.get("function_name_placeholder").and_then(Value::as_str);
+            arn == Some(reference.as_str())
+                || name.is_some_and(|n| reference == n || reference.ends_with(&format!(":{n}")))
+        });
+        let Some(f) = found else {
+            return task_answer(
+                request,
+                FunctionResult::NotFound {
+                    function_arn: reference,
+                },
+                "request-1",
+            );
+        };
+        let behavior = f
+            .get("lambda_behavior")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let event = function_event(request);
+        if behavior
+            .to_ascii_lowercase()
+            .starts_with("sleeps 60 seconds")
+        {
+            let answer = task_answer(
+                request,
+                FunctionResult::Returned(serde_json::to_vec(&event).unwrap_or_default()),
+                "request-1",
+            );
+            return TaskAnswer::After(60_000, Box::new(answer));
+        }
+        match behave(behavior, &event) {
+            Ok(result) => task_answer(request, result, "request-1"),
+            Err(e) => TaskAnswer::Fail(Failure::new("Baton.TestHarness", e)),
+        }
+    }
+}
+
+fn run_case(case: &Value) -> Result<(), String> {
+    let express = case.get("state_machine_type").and_then(Value::as_str) == Some("EXPRESS");
+    let definition = case.get("definition").ok_or("case has no definition")?;
+    let machine = parse_definition_value(definition, ParseOptions { express })
+        .map_err(|d| format!("definition rejected: {d}"))?;
+    let input = case.get("input").cloned().unwrap_or(json!({}));
+    let stops = case
+        .get("api_calls_made_by_test")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|c| c == "stop_execution"));
+    let options = RunOptions {
+        stop_at_millis: stops.then_some(RunOptions::default().start_millis + 1),
+        ..RunOptions::default()
+    };
+    let mut handler = lambda_handler(case);
+    let result = run_execution(&machine, identity(express), input, &mut handler, &options);
+    compare(case, &result)
+}
+
+fn compare(case: &Value, result: &RunResult) -> Result<(), String> {
+    let expected = case.get("expected").ok_or("case has no expectation")?;
+    let status = result.execution.status;
+    let want_status = expected.get("status").and_then(Value::as_str).unwrap_or("");
+    if status.as_str() != want_status {
+        let detail = match &result.execution.outcome {
+            Some(Outcome::Failed(f)) => format!(" ({:?}: {:?})", f.error, f.cause),
+            Some(Outcome::Succeeded { output }) => format!(" (output {})", short(output)),
+            None => String::new(),
+        };
+        return Err(format!(
+            "status: expected {want_status}, got {}{detail}",
+            status.as_str()
+        ));
+    }
+    match (&result.execution.outcome, status) {
+        (Some(Outcome::Succeeded { output }), ExecutionStatus::Succeeded) => {
+            if let Some(want) = expected.get("output") {
+                matches(want, output, "output")?;
+            }
+        }
+        (Some(Outcome::Failed(f)), _) => {
+            if let Some(want) = expected.get("error") {
+                matches(want, &opt(&f.error), "error")?;
+            }
+            if let Some(want) = expected.get("cause") {
+                matches(want, &opt(&f.cause), "cause")?;
+            }
+        }
+        _ => {}
+    }
+    if let Some(history) = expected.get("history").and_then(Value::as_array) {
+        let ours: Vec<Value> = result.history.iter().map(|e| e.to_aws_json()).collect();
+        let normalized = case
+            .get("history_parallel_branches_normalized")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        compare_history(history, &ours, normalized)?;
+    }
+    Ok(())
+}
+
+fn opt(s: &Option<String>) -> Value {
+    s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+}
+
+/// Event-by-event comparison. Parallel blocks that the recorder normalised (sorted, ids
+/// zeroed) are compared as multisets of events without ids.
+fn compare_history(expected: &[Value], ours: &[Value], normalized: bool) -> Result<(), String> {
+    if !normalized {
+        if expected.len() != ours.len() {
+            return Err(format!(
+                "history: expected {} events, got {}: expected types {:?}, got {:?}",
+                expected.len(),
+                ours.len(),
+                types(expected),
+                types(ours)
+            ));
+        }
+        for (i, (e, a)) in expected.iter().zip(ours).enumerate() {
+            matches(e, a, &format!("history[{i}]"))?;
+        }
+        return Ok(());
+    }
+    if expected.len() != ours.len() {
+        return Err(format!(
+            "history: expected {} events, got {}: {:?} vs {:?}",
+            expected.len(),
+            ours.len(),
+            types(expected),
+            types(ours)
+        ));
+    }
+    // Outside normalised blocks compare in order; inside, as a multiset.
+    let zeroed = |v: &Value| v.get("id") == Some(&json!([0]));
+    let mut i = 0;
+    while i < expected.len() {
+        if zeroed(&expected[i]) {
+            let start = i;
+            while i < expected.len() && zeroed(&expected[i]) {
+                i += 1;
+            }
+            let mut pool: Vec<Value> = ours[start..i]
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("id");
+                        m.remove("previousEventId");
+                    }
+                    v
+                })
+                .collect();
+            for e in &expected[start..i] {
+                let mut e = e.clone();
+                if let Some(m) = e.as_object_mut() {
+                    m.remove("id");
+                    m.remove("previousEventId");
+                }
+                let pos = pool.iter().position(|a| matches(&e, a, "").is_ok());
+                match pos {
+                    Some(p) => {
+                        pool.swap_remove(p);
+                    }
+                    None => {
+                        return Err(format!(
+                            "history: parallel block event {} not found in ours",
+                            short(&e)
+                        ));
+                    }
+                }
+            }
+        } else {
+            let mut e = expected[i].clone();
+            let mut a = ours[i].clone();
+            // Ids around normalised blocks still count from the real events; compare the
+            // rest of the event.
+            for v in [&mut e, &mut a] {
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("id");
+                    m.remove("previousEventId");
+                }
+            }
+            matches(&e, &a, &format!("history[{i}]"))?;
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+fn types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn run_folder(folder: &str, gaps_file: &str) {
+    let root = shared_dir().join("conformance/asl");
+    let gaps = known_gaps(gaps_file);
+    let mut report = Report::default();
+    for path in json_files(&root.join(folder)) {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let case: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                report.record(
+                    folder,
+                    &path.display().to_string(),
+                    Err(e.to_string()),
+                    &gaps,
+                );
+                continue;
+            }
+        };
+        let id = case
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned();
+        let group = id.split('/').next().unwrap_or("?");
+        let label = format!("{folder}/{group}");
+        let outcome = std::panic::catch_unwind(|| run_case(&case))
+            .unwrap_or_else(|_| Err("panicked".to_owned()));
+        report.record(&label, &format!("{folder}/{id}"), outcome, &gaps);
+    }
+    report.finish(&format!("ASL conformance: {folder}"));
+}
+
+#[test]
+fn asl_pure() {
+    run_folder("pure", "asl_known_gaps.txt");
+}
+
+#[test]
+fn asl_with_lambda() {
+    run_folder("with_lambda", "asl_known_gaps.txt");
+}
