@@ -1,0 +1,1 @@
+//! Property tests: no input makes the parser panic.

@@ -1,0 +1,1 @@
+//! Unit tests of the parser: AWS's recorded diagnostics and the typed plan.
