@@ -544,10 +544,12 @@ impl Parser {
             self.type_error(Expected::String, pointer);
             return None;
         };
+        let reads_context = s.starts_with("$$");
         match Path::parse(s) {
             Ok(p)
                 if p.is_definite()
-                    && (context == ContextAllowed::Yes || *p.root() != PathRoot::Context) =>
+                    && (context == ContextAllowed::Yes
+                        || (*p.root() != PathRoot::Context && !reads_context)) =>
             {
                 Some(p)
             }
