@@ -815,3 +815,40 @@ fn deep_nesting_is_refused_not_recursed() {
         "{ds:?}"
     );
 }
+
+#[test]
+fn large_definitions_parse_in_one_pass() {
+    // 20,000 chained states plus a Choice fanning out to all of them: anything quadratic
+    // in the number of states would take minutes here.
+    const N: usize = 20_000;
+    let mut states = serde_json::Map::new();
+    let choices: Vec<Value> = (0..N)
+        .map(|i| json!({"Variable": "$.x", "NumericEquals": i, "Next": format!("S{i}")}))
+        .collect();
+    states.insert(
+        "C".into(),
+        json!({"Type": "Choice", "Choices": choices, "Default": "S0"}),
+    );
+    for i in 0..N {
+        let next = if i + 1 == N {
+            json!({"End": true})
+        } else {
+            json!({"Next": format!("S{}", i + 1)})
+        };
+        let mut state = json!({"Type": "Pass"});
+        state
+            .as_object_mut()
+            .unwrap()
+            .extend(next.as_object().unwrap().clone());
+        states.insert(format!("S{i}"), state);
+    }
+    let text = json!({"StartAt": "C", "States": states}).to_string();
+    let started = std::time::Instant::now();
+    let m = parse_definition(&text, ParseOptions::default()).unwrap();
+    assert_eq!(m.root().states.len(), N + 1);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
+}
