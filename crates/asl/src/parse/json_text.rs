@@ -122,6 +122,51 @@ struct Scanner<'a> {
     /// UTF-16 offset of `pos`.
     offset: usize,
     stack: Vec<Open>,
+    /// Duplicate-key tracking (see [`duplicate_keys_under_states`]): the keys seen in each
+    /// open container, parallel to `stack`, and the path to the current value.
+    track: bool,
+    frames: Vec<Frame>,
+    path: Vec<Segment>,
+    duplicates: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Frame {
+    keys: std::collections::HashSet<String>,
+    next_index: usize,
+}
+
+#[derive(Debug)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// The locations (AWS style, `/States/A`) of object keys that appear twice in an object
+/// held under a `States` key. `readTree` keeps the last of duplicate keys; AWS refuses a
+/// definition with two states of one name, so the parser needs to know they were there.
+pub(crate) fn duplicate_keys_under_states(text: &str) -> Vec<String> {
+    let mut scanner = Scanner::new(text);
+    scanner.track = true;
+    let _ = scanner.root();
+    scanner.duplicates
+}
+
+fn render_path(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(k) => {
+                out.push('/');
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 type Scan<T> = Result<T, TextError>;
@@ -136,6 +181,10 @@ impl<'a> Scanner<'a> {
             row_start: 0,
             offset: 0,
             stack: Vec::new(),
+            track: false,
+            frames: Vec::new(),
+            path: Vec::new(),
+            duplicates: Vec::new(),
         }
     }
 
@@ -237,6 +286,9 @@ impl<'a> Scanner<'a> {
             if scalar_done && self.stack.is_empty() {
                 return self.root_scalar_end();
             }
+            if scalar_done && self.track {
+                self.path.pop();
+            }
             // After a value (or an opening bracket), find the next value start.
             match self.after_value()? {
                 Some(next) => c = next,
@@ -263,7 +315,7 @@ impl<'a> Scanner<'a> {
     fn value(&mut self, c: char) -> Scan<bool> {
         match c {
             '"' => {
-                self.string()?;
+                self.string(None)?;
                 Ok(true)
             }
             '{' | '[' => {
@@ -279,6 +331,9 @@ impl<'a> Scanner<'a> {
                     column: self.column().saturating_sub(1),
                     has_value: false,
                 });
+                if self.track {
+                    self.frames.push(Frame::default());
+                }
                 Ok(false)
             }
             ']' | '}' => Err(self.unexpected(c, "expected a value")),
@@ -334,6 +389,10 @@ impl<'a> Scanner<'a> {
                     )));
                 }
                 self.stack.pop();
+                if self.track {
+                    self.frames.pop();
+                    self.path.pop();
+                }
                 if self.stack.is_empty() {
                     return Ok(None);
                 }
@@ -372,7 +431,12 @@ impl<'a> Scanner<'a> {
                         self.unexpected(c, "was expecting double-quote to start field name")
                     );
                 }
-                self.string()?;
+                let mut key = String::new();
+                self.string(self.track.then_some(&mut key))?;
+                if self.track {
+                    self.note_key(&key);
+                    self.path.push(Segment::Key(key));
+                }
                 match self.next_significant()? {
                     Some(':') => {}
                     Some(other) => {
@@ -396,12 +460,35 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
+            if self.track
+                && open.kind == Container::Array
+                && let Some(frame) = self.frames.last_mut()
+            {
+                self.path.push(Segment::Index(frame.next_index));
+                frame.next_index += 1;
+            }
             return Ok(Some(c));
         }
     }
 
-    /// The rest of a string whose opening quote was consumed.
-    fn string(&mut self) -> Scan<()> {
+    /// Records `key` in the innermost object, and a duplicate if that object is a `States`.
+    fn note_key(&mut self, key: &str) {
+        let Some(frame) = self.frames.last_mut() else {
+            return;
+        };
+        if !frame.keys.insert(key.to_owned())
+            && matches!(self.path.last(), Some(Segment::Key(k)) if k == "States")
+        {
+            let mut location = render_path(&self.path);
+            location.push('/');
+            location.push_str(key);
+            self.duplicates.push(location);
+        }
+    }
+
+    /// The rest of a string whose opening quote was consumed; decoded into `out` if given.
+    fn string(&mut self, mut out: Option<&mut String>) -> Scan<()> {
+        let mut high_surrogate: Option<u32> = None;
         loop {
             let Some(c) = self.bump() else {
                 return Err(self.error(
@@ -416,12 +503,20 @@ impl<'a> Scanner<'a> {
                         return Err(self
                             .error("Unexpected end-of-input in character escape sequence".into()));
                     };
-                    match e {
-                        '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' => {}
+                    let decoded = match e {
+                        '"' | '\\' | '/' => e,
+                        'b' => '\u{8}',
+                        'f' => '\u{c}',
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
                         'u' => {
+                            let mut code = 0u32;
                             for _ in 0..4 {
                                 match self.bump() {
-                                    Some(h) if h.is_ascii_hexdigit() => {}
+                                    Some(h) if h.is_ascii_hexdigit() => {
+                                        code = code * 16 + h.to_digit(16).unwrap_or(0);
+                                    }
                                     Some(h) => {
                                         return Err(self.unexpected(
                                             h,
@@ -436,6 +531,17 @@ impl<'a> Scanner<'a> {
                                     }
                                 }
                             }
+                            if (0xD800..0xDC00).contains(&code) {
+                                high_surrogate = Some(code);
+                                continue;
+                            }
+                            let code = match high_surrogate.take() {
+                                Some(high) if (0xDC00..0xE000).contains(&code) => {
+                                    0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+                                }
+                                _ => code,
+                            };
+                            char::from_u32(code).unwrap_or('\u{fffd}')
                         }
                         other => {
                             return Err(self.error(format!(
@@ -443,6 +549,9 @@ impl<'a> Scanner<'a> {
                                 char_desc(other)
                             )));
                         }
+                    };
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(decoded);
                     }
                 }
                 c if (c as u32) < 0x20 => {
@@ -451,7 +560,11 @@ impl<'a> Scanner<'a> {
                         char_desc(c)
                     )));
                 }
-                _ => {}
+                c => {
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(c);
+                    }
+                }
             }
         }
     }
@@ -662,6 +775,20 @@ mod tests {
         assert!(
             location.contains("\"[truncated 102 chars]; line: 1"),
             "{location}"
+        );
+    }
+
+    #[test]
+    fn duplicate_state_names_are_found_by_location() {
+        let text = r#"{"StartAt":"A","Parameters":{"States":{"x":1}},"States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Parallel","Branches":[{"States":{"C":1,"C":2}}]},"A":{"Type":"Succeed"}}}"#;
+        assert_eq!(
+            duplicate_keys_under_states(text),
+            vec!["/States/B/Branches[0]/States/C", "/States/A"]
+        );
+        let escaped = r#"{"States":{"A":1,"A":2,"x":{"y":[1,{"States":{"k":1,"k":2}}]}}}"#;
+        assert_eq!(
+            duplicate_keys_under_states(escaped),
+            vec!["/States/A", "/States/x/y[1]/States/k"]
         );
     }
 

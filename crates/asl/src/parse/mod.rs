@@ -47,7 +47,12 @@ pub const TEST_STATE_NAME: &str = "StateName";
 /// Parses and validates definition text.
 pub fn parse_definition(text: &str, options: ParseOptions) -> Result<StateMachine, Diagnostics> {
     match json_text::read_value(text) {
-        Ok(value) => parse_definition_value(&value, options),
+        Ok(Value::Object(root)) => {
+            let mut parser = Parser::new(options, Mode::Machine);
+            parser.text_duplicates = json_text::duplicate_keys_under_states(text);
+            parser.machine(&root)
+        }
+        Ok(_) => Err(not_an_object()),
         Err(json_text::TextError::NoContent) => Err(not_an_object()),
         Err(json_text::TextError::Syntax { message, location }) => {
             Err(Diagnostics(vec![Diagnostic {
@@ -146,6 +151,9 @@ pub(crate) struct Parser {
     all_names: HashMap<String, ()>,
     /// Scopes whose graph is checked once the whole definition is read.
     pending_graphs: Vec<PendingGraph>,
+    /// Locations of state names written twice in one `States` object of the text (the
+    /// JSON value keeps only the last).
+    text_duplicates: Vec<String>,
 }
 
 /// A scope's graph, kept for the checks that run after the whole definition is read.
@@ -169,6 +177,7 @@ impl Parser {
             scopes: Vec::new(),
             all_names: HashMap::new(),
             pending_graphs: Vec::new(),
+            text_duplicates: Vec::new(),
         }
     }
 
@@ -308,6 +317,25 @@ impl Parser {
             (Some(name), Some(_)) => self.resolve(&mut names, name, &start_pointer),
             _ => None,
         };
+
+        let prefix = format!("{states_pointer}/");
+        let duplicates: Vec<String> = self
+            .text_duplicates
+            .iter()
+            .filter(|loc| {
+                loc.strip_prefix(&prefix)
+                    .is_some_and(|name| states_obj.is_some_and(|m| m.contains_key(name)))
+            })
+            .cloned()
+            .collect();
+        for location in duplicates {
+            let name = location.get(prefix.len()..).unwrap_or_default();
+            self.schema.push(Diagnostic::new(
+                code::DUPLICATE_STATE_NAME,
+                format!("Duplicate State name: {name}"),
+                location.as_str(),
+            ));
+        }
 
         let mut states = Vec::new();
         let mut infos = Vec::new();

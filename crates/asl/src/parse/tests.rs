@@ -804,6 +804,23 @@ fn state_names_are_unique_and_short() {
 }
 
 #[test]
+fn a_state_name_written_twice_in_the_text_is_a_duplicate() {
+    let text = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Succeed"},"A":{"Type":"Pass","End":true}}}"#;
+    let ds = parse_definition(text, ParseOptions::default()).unwrap_err();
+    assert_eq!(
+        ds.0,
+        vec![Diagnostic::new(
+            code::DUPLICATE_STATE_NAME,
+            "Duplicate State name: A",
+            "/States/A"
+        )]
+    );
+    // The same key twice in a payload is not a state name.
+    let text = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"States":{"x":1,"x":2}},"End":true}}}"#;
+    parse_definition(text, ParseOptions::default()).unwrap();
+}
+
+#[test]
 fn deep_nesting_is_refused_not_recursed() {
     let mut scope = json!({"StartAt": "L", "States": {"L": pass_end()}});
     for i in 0..200 {
