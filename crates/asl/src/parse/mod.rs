@@ -94,9 +94,13 @@ pub fn parse_state_definition(
         Value::String(TEST_STATE_NAME.to_owned()),
     );
     root.insert("States".to_owned(), Value::Object(states));
-    // A state-level QueryLanguage is all TestState has; it stands for the machine's.
-    if let Some(language) = value.get("QueryLanguage") {
-        root.insert("QueryLanguage".to_owned(), language.clone());
+    // A state-level JSONata is all TestState has to say the machine is JSONata (a bad
+    // value is reported once, on the state).
+    if value.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata") {
+        root.insert(
+            "QueryLanguage".to_owned(),
+            Value::String("JSONata".to_owned()),
+        );
     }
     Parser::new(options, Mode::SingleState).machine(&root)
 }
