@@ -24,7 +24,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map as JsonMap, Value};
 
@@ -152,7 +152,7 @@ pub(crate) struct Parser {
     graph: Vec<Diagnostic>,
     scopes: Vec<Option<Scope>>,
     /// Every state name in the machine (names must be unique across all scopes).
-    all_names: HashMap<String, ()>,
+    all_names: HashSet<String>,
     /// Scopes whose graph is checked once the whole definition is read.
     pending_graphs: Vec<PendingGraph>,
     /// Locations of state names written twice in one `States` object of the text (the
@@ -179,7 +179,7 @@ impl Parser {
             schema: Diagnostics::default(),
             graph: Vec::new(),
             scopes: Vec::new(),
-            all_names: HashMap::new(),
+            all_names: HashSet::new(),
             pending_graphs: Vec::new(),
             text_duplicates: Vec::new(),
         }
@@ -410,7 +410,7 @@ impl Parser {
                 pointer,
             ));
         }
-        if self.all_names.insert(name.to_owned(), ()).is_some() {
+        if !self.all_names.insert(name.to_owned()) {
             self.schema.push(Diagnostic::new(
                 code::DUPLICATE_STATE_NAME,
                 format!("Duplicate State name: {name}"),
