@@ -1,4 +1,5 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
 
 mod asl_conformance;
+mod asl_validation;
 mod support;

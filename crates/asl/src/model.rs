@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::choice::ChoiceRule;
 use crate::error_name::ErrorMatcher;
+use crate::intrinsic::Intrinsic;
 use crate::jsonata::Expression;
 use crate::path::{Path, ReferencePath};
 use crate::template::Template;
@@ -182,6 +183,8 @@ pub enum OptionalReferencePath {
 pub enum Dynamic<T> {
     Fixed(T),
     Path(Path),
+    /// An intrinsic function in a `…Path` field (`ErrorPath`/`CausePath` only).
+    Intrinsic(Intrinsic),
     Jsonata(Expression),
 }
 
