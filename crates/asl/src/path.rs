@@ -62,6 +62,8 @@ enum Query {
     Definite(Vec<Step>),
     /// Anything else: an RFC 9535 query whose matches are returned as an array.
     Indefinite(Box<serde_json_path::JsonPath>),
+    /// An intrinsic call standing in for a path (`ErrorPath`/`CausePath` only).
+    Intrinsic(Box<crate::intrinsic::Intrinsic>),
 }
 
 /// A compiled JSONPath query.
@@ -104,6 +106,31 @@ impl Path {
         })
     }
 
+    /// Like [`Path::parse`], but also accepts an intrinsic function call, which ASL allows
+    /// in `ErrorPath` and `CausePath`. Evaluate such a path with
+    /// [`crate::dataflow::fail_error`]/[`crate::dataflow::fail_cause`] (which supply the
+    /// entropy `States.UUID` and `States.MathRandom` need); [`Path::find`] evaluates it
+    /// with a fixed, all-zero entropy.
+    pub fn parse_path_or_intrinsic(text: &str) -> Result<Path, PathSyntaxError> {
+        if crate::intrinsic::Intrinsic::looks_like_call(text) {
+            let call = crate::intrinsic::Intrinsic::parse(text)?;
+            return Ok(Path {
+                text: text.to_owned(),
+                root: PathRoot::Input,
+                query: Query::Intrinsic(Box::new(call)),
+            });
+        }
+        Path::parse(text)
+    }
+
+    /// The intrinsic call this path stands for, if it was parsed from one.
+    pub fn intrinsic(&self) -> Option<&crate::intrinsic::Intrinsic> {
+        match &self.query {
+            Query::Intrinsic(call) => Some(call),
+            _ => None,
+        }
+    }
+
     /// The path as written, for error messages.
     pub fn text(&self) -> &str {
         &self.text
@@ -113,10 +140,18 @@ impl Path {
         &self.root
     }
 
+    /// Whether evaluating reads the context object (`$$`).
+    pub fn uses_context(&self) -> bool {
+        match &self.query {
+            Query::Intrinsic(call) => call.uses_context(),
+            _ => self.root == PathRoot::Context,
+        }
+    }
+
     /// Whether the path can select at most one node (no wildcards, filters, slices or
     /// unions): such paths yield the node itself, others yield an array of matches.
     pub fn is_definite(&self) -> bool {
-        matches!(self.query, Query::Definite(_))
+        !matches!(self.query, Query::Indefinite(_))
     }
 
     /// Selects from `bindings`. `None` when a definite path matches nothing (an
@@ -128,6 +163,12 @@ impl Path {
     /// Selects from `bindings`, borrowing when the path is definite. The error says why
     /// nothing was found, in the words AWS uses.
     pub fn find<'a>(&self, bindings: &Bindings<'a>) -> Result<Cow<'a, Value>, PathNotFound> {
+        if let Query::Intrinsic(call) = &self.query {
+            return call
+                .evaluate(bindings, &mut ZeroEntropy)
+                .map(Cow::Owned)
+                .map_err(|e| PathNotFound { detail: e.cause });
+        }
         let root: &'a Value = match &self.root {
             PathRoot::Input => bindings.input,
             PathRoot::Context => bindings.context,
@@ -150,6 +191,9 @@ impl Path {
             Query::Indefinite(q) => Ok(Cow::Owned(Value::Array(
                 q.query(root).iter().map(|v| (*v).clone()).collect(),
             ))),
+            Query::Intrinsic(_) => Err(PathNotFound {
+                detail: "an intrinsic function needs the state's bindings".to_owned(),
+            }),
         }
     }
 
@@ -168,6 +212,18 @@ impl Path {
             field,
             to_json_text(input)
         ))
+    }
+}
+
+/// For evaluating intrinsic-valued paths where no entropy is at hand.
+struct ZeroEntropy;
+
+impl crate::eval::Entropy for ZeroEntropy {
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+    fn now_millis(&self) -> i64 {
+        0
     }
 }
 

@@ -108,25 +108,24 @@ pub(crate) fn merged_hashmap_order<'a>(first: &[&'a str], second: &[&'a str]) ->
         *threshold = (*capacity as f32 * 0.75) as u32;
     };
 
-    let put =
-        |key: &'a str, keys: &mut Vec<&'a str>, capacity: &mut u32, threshold: &mut u32| {
-            if keys.contains(&key) {
-                return;
-            }
-            if *capacity == 0 {
-                resize(capacity, threshold);
-            }
-            let mask = *capacity - 1;
-            let bucket = spread(key) & mask;
-            let in_bucket = keys.iter().filter(|k| spread(k) & mask == bucket).count();
-            keys.push(key);
-            if in_bucket >= TREEIFY && *capacity < MIN_TREEIFY_CAPACITY {
-                resize(capacity, threshold);
-            }
-            if keys.len() as u32 > *threshold {
-                resize(capacity, threshold);
-            }
-        };
+    let put = |key: &'a str, keys: &mut Vec<&'a str>, capacity: &mut u32, threshold: &mut u32| {
+        if keys.contains(&key) {
+            return;
+        }
+        if *capacity == 0 {
+            resize(capacity, threshold);
+        }
+        let mask = *capacity - 1;
+        let bucket = spread(key) & mask;
+        let in_bucket = keys.iter().filter(|k| spread(k) & mask == bucket).count();
+        keys.push(key);
+        if in_bucket >= TREEIFY && *capacity < MIN_TREEIFY_CAPACITY {
+            resize(capacity, threshold);
+        }
+        if keys.len() as u32 > *threshold {
+            resize(capacity, threshold);
+        }
+    };
 
     for key in first {
         put(key, &mut keys, &mut capacity, &mut threshold);

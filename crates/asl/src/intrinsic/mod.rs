@@ -193,7 +193,7 @@ impl Intrinsic {
     pub fn uses_context(&self) -> bool {
         fn call_uses(call: &Call) -> bool {
             call.args.iter().any(|a| match a {
-                Arg::Path(p) => *p.root() == crate::path::PathRoot::Context,
+                Arg::Path(p) => p.uses_context(),
                 Arg::Call(c) => call_uses(c),
                 Arg::Literal(_) | Arg::Text { .. } => false,
             })
@@ -217,10 +217,20 @@ impl Intrinsic {
         entropy: &mut dyn Entropy,
         field: &str,
     ) -> Result<Value, EvalError> {
+        self.evaluate_with_field(bindings, entropy, || field.to_owned())
+    }
+
+    /// Like [`Intrinsic::evaluate_for_field`], building the field name only on error.
+    pub(crate) fn evaluate_with_field(
+        &self,
+        bindings: &Bindings<'_>,
+        entropy: &mut dyn Entropy,
+        field: impl FnOnce() -> String,
+    ) -> Result<Value, EvalError> {
         match functions::eval_call(&self.call, bindings, entropy) {
             Ok(v) => Ok(v),
             Err(Failure::Error(e)) => Err(e),
-            Err(Failure::PathNotFound(p)) => Err(p.field_not_found_error(field, bindings.input)),
+            Err(Failure::PathNotFound(p)) => Err(p.field_not_found_error(&field(), bindings.input)),
         }
     }
 }
