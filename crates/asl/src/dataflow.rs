@@ -25,6 +25,24 @@ use crate::timestamp;
 /// (a `Timestamp` 24,856 days ahead is rejected).
 pub const MAX_WAIT_SECONDS: i64 = i32::MAX as i64;
 
+/// The largest state or task result AWS passes on, in bytes of JSON text (256 KiB).
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// `States.DataLimitExceeded` for a result of `serialized_len` bytes over the limit;
+/// `name` is the state name or the task's resource, as AWS reports it.
+pub fn check_payload_size(name: &str, serialized_len: usize) -> Result<(), EvalError> {
+    if serialized_len > MAX_PAYLOAD_BYTES {
+        Err(EvalError {
+            error: crate::error_name::STATES_DATA_LIMIT_EXCEEDED.to_owned(),
+            cause: format!(
+                "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
+            ),
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Applies `InputPath` to the raw state input (`bindings.input`).
 pub fn apply_input_path(path: &OptionalPath, bindings: &Bindings<'_>) -> Result<Value, EvalError> {
     match path {
