@@ -312,28 +312,25 @@ fn settable(target: &Value, steps: &[Step]) -> bool {
 
 /// Puts `value` at `steps`; [`settable`] has checked that every step fits.
 fn place(target: &mut Value, steps: &[Step], value: Value) {
-    let Some((step, rest)) = steps.split_first() else {
-        *target = value;
-        return;
-    };
-    match (step, target) {
-        (Step::Name(name), Value::Object(map)) => {
-            if rest.is_empty() {
-                map.insert(name.clone(), value);
-            } else {
-                let child = map
-                    .entry(name.clone())
-                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
-                place(child, rest, value);
+    // A loop, not recursion: a reference path can have as many steps as a definition
+    // has characters.
+    let mut current = target;
+    for step in steps {
+        let next = match (step, current) {
+            (Step::Name(name), Value::Object(map)) => map
+                .entry(name.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new())),
+            (Step::Index(index), Value::Array(items)) => {
+                match usize::try_from(*index).ok().and_then(|i| items.get_mut(i)) {
+                    Some(child) => child,
+                    None => return,
+                }
             }
-        }
-        (Step::Index(index), Value::Array(items)) => {
-            if let Some(child) = usize::try_from(*index).ok().and_then(|i| items.get_mut(i)) {
-                place(child, rest, value);
-            }
-        }
-        _ => {}
+            _ => return,
+        };
+        current = next;
     }
+    *current = value;
 }
 
 /// Walks a definite path, failing the way Jayway does.
@@ -481,6 +478,11 @@ fn parse_root(text: &str) -> Result<(PathRoot, usize), PathSyntaxError> {
     Ok((PathRoot::Input, 1))
 }
 
+/// The most steps a path may have. Far beyond any real path; it bounds the depth of
+/// the values a `ResultPath` can create (deep `serde_json` values are dropped and
+/// serialized recursively).
+pub const MAX_STEPS: usize = 1000;
+
 /// Splits the part after the root into tokens (Jayway's grammar, as far as ASL uses it).
 fn tokenize(text: &str, start: usize) -> Result<Vec<Token>, PathSyntaxError> {
     let err = |why: &str| PathSyntaxError(format!("'{text}' is not a valid JSONPath: {why}"));
@@ -542,6 +544,9 @@ fn tokenize(text: &str, start: usize) -> Result<Vec<Token>, PathSyntaxError> {
     if tokens.last() == Some(&Token::Descendants) {
         return Err(err("it must not end with '..'"));
     }
+    if tokens.len() > MAX_STEPS {
+        return Err(err(&format!("it has more than {MAX_STEPS} steps")));
+    }
     Ok(tokens)
 }
 
@@ -588,6 +593,18 @@ fn bracket_token(content: &str) -> Result<Token, String> {
     if let Some(filter) = inner.strip_prefix('?') {
         if filter.trim().is_empty() {
             return Err("empty filter".to_owned());
+        }
+        // The filter parser recurses on nesting; keep it far from the stack's end.
+        let mut depth = 0usize;
+        for b in filter.bytes() {
+            match b {
+                b'(' | b'[' => depth += 1,
+                b')' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > 32 {
+                return Err("the filter is nested too deeply".to_owned());
+            }
         }
         return Ok(Token::Bracket(inner.to_owned()));
     }
@@ -876,6 +893,19 @@ mod tests {
         assert!(p.set(json!([1]), json!(1)).is_err());
         let p = ReferencePath::parse("$.arr[3]").unwrap();
         assert!(p.set(json!({"arr": []}), json!(1)).is_err());
+    }
+
+    #[test]
+    fn path_length_is_bounded() {
+        let text = format!("${}", ".a".repeat(MAX_STEPS));
+        let p = ReferencePath::parse(&text).unwrap();
+        let out = p.set(json!({}), json!(1)).unwrap();
+        let path = Path::parse(&text).unwrap();
+        let ctx = json!({});
+        assert_eq!(path.select(&bindings(&out, &ctx)), Some(json!(1)));
+        let too_long = format!("${}", ".a".repeat(MAX_STEPS + 1));
+        assert!(Path::parse(&too_long).is_err());
+        assert!(ReferencePath::parse(&too_long).is_err());
     }
 
     #[test]
