@@ -14,9 +14,9 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 use crate::choice::json_type;
-use crate::eval::{Bindings, Entropy, EvalError, to_json_text};
+use crate::eval::{Bindings, Entropy, EvalError, Variables, to_json_text};
 use crate::jsonata::Expression;
-use crate::model::{Dynamic, OptionalPath, OptionalReferencePath, Wait};
+use crate::model::{DataFlow, Dynamic, OptionalPath, OptionalReferencePath, Wait};
 use crate::path::Path;
 use crate::template::{Template, undefined_error};
 use crate::timestamp;
@@ -63,7 +63,7 @@ pub fn apply_path_owned(
     path: &OptionalPath,
     value: Value,
     context: &Value,
-    variables: &dyn crate::eval::Variables,
+    variables: &dyn Variables,
 ) -> Result<Value, EvalError> {
     match path {
         OptionalPath::Default => Ok(value),
@@ -92,6 +92,87 @@ pub fn apply_result_path(
         OptionalReferencePath::Null => Ok(raw_input),
         OptionalReferencePath::Path(p) => p.set(raw_input, result),
     }
+}
+
+/// `InputPath` then `Parameters`: the value a JSONPath state works on. Borrows the raw
+/// input when neither field changes it, so the common case copies nothing.
+pub fn effective_input<'a>(
+    io: &DataFlow,
+    raw_input: &'a Value,
+    context: &'a Value,
+    variables: &'a dyn Variables,
+    entropy: &mut dyn Entropy,
+) -> Result<Cow<'a, Value>, EvalError> {
+    let bindings = Bindings {
+        input: raw_input,
+        context,
+        variables,
+        result: None,
+        error_output: None,
+    };
+    let selected: Cow<'a, Value> = match &io.input_path {
+        OptionalPath::Default => Cow::Borrowed(raw_input),
+        OptionalPath::Null => Cow::Owned(Value::Object(Default::default())),
+        OptionalPath::Path(p) => select_or_invalid(p, &bindings)?,
+    };
+    match &io.parameters {
+        None => Ok(selected),
+        Some(template) => {
+            let bindings = Bindings {
+                input: &selected,
+                ..bindings
+            };
+            template
+                .evaluate(&bindings, entropy, "Parameters")
+                .map(Cow::Owned)
+        }
+    }
+}
+
+/// `ResultPath` then `OutputPath`: a JSONPath state's output from its raw input and its
+/// (already `ResultSelector`-ed) result, moving rather than copying.
+pub fn state_output(
+    io: &DataFlow,
+    raw_input: Value,
+    result: Value,
+    context: &Value,
+    variables: &dyn Variables,
+) -> Result<Value, EvalError> {
+    let combined = apply_result_path(&io.result_path, raw_input, result)?;
+    apply_path_owned(&io.output_path, combined, context, variables)
+}
+
+/// The whole JSONPath data flow of a Pass state. With a `Result`, AWS skips `InputPath`
+/// and `Parameters` (the TestState inspection data records no `afterInputPath` then).
+/// Without any data-flow field the input is moved through untouched.
+pub fn pass_output(
+    io: &DataFlow,
+    pass_result: Option<&Value>,
+    raw_input: Value,
+    context: &Value,
+    variables: &dyn Variables,
+    entropy: &mut dyn Entropy,
+) -> Result<Value, EvalError> {
+    // `None`: the result is the raw input itself.
+    let result: Option<Value> = match pass_result {
+        Some(_) if matches!(io.result_path, OptionalReferencePath::Null) => None,
+        Some(r) => Some(r.clone()),
+        None => match effective_input(io, &raw_input, context, variables, entropy)? {
+            Cow::Owned(v) => Some(v),
+            Cow::Borrowed(b) if std::ptr::eq(b, &raw_input) => None,
+            Cow::Borrowed(b) => Some(b.clone()),
+        },
+    };
+    let combined = match (&io.result_path, result) {
+        (OptionalReferencePath::Null, _) | (OptionalReferencePath::Default, None) => raw_input,
+        (OptionalReferencePath::Default, Some(r)) => r,
+        (OptionalReferencePath::Path(p), Some(r)) => p.set(raw_input, r)?,
+        (OptionalReferencePath::Path(p), None) => {
+            let r = raw_input.clone();
+            p.set(raw_input, r)?
+        }
+    };
+    apply_path_owned(&io.output_path, combined, context, variables)
 }
 
 /// Applies `Parameters` to the effective input (`bindings.input`, after `InputPath`);
@@ -609,6 +690,79 @@ mod tests {
             )
             .unwrap(),
             json!(1)
+        );
+    }
+
+    fn io(v: Value) -> DataFlow {
+        let mut d = crate::diagnostic::Diagnostics::default();
+        let opt = |f: &str| match v.get(f) {
+            None => OptionalPath::Default,
+            Some(Value::Null) => OptionalPath::Null,
+            Some(p) => OptionalPath::Path(path(p.as_str().unwrap())),
+        };
+        let flow = DataFlow {
+            input_path: opt("InputPath"),
+            output_path: opt("OutputPath"),
+            parameters: v
+                .get("Parameters")
+                .map(|t| Template::compile_jsonpath(t, "/", &mut d)),
+            result_path: match v.get("ResultPath") {
+                None => OptionalReferencePath::Default,
+                Some(Value::Null) => OptionalReferencePath::Null,
+                Some(p) => {
+                    OptionalReferencePath::Path(ReferencePath::parse(p.as_str().unwrap()).unwrap())
+                }
+            },
+            ..DataFlow::default()
+        };
+        assert!(d.is_empty());
+        flow
+    }
+
+    #[test]
+    fn pass_output_matches_the_recorded_steps() {
+        let input = json!({"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}});
+        let ctx = json!({});
+        let flow = io(json!({
+            "InputPath": "$.initialData",
+            "Parameters": {"staticValue": "some value", "inputValue.$": "$.fieldFromInput"},
+            "ResultPath": "$.modifiedData"
+        }));
+        let out = pass_output(&flow, None, input.clone(), &ctx, &NoVariables, &mut Zero).unwrap();
+        assert_eq!(
+            out,
+            json!({"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}, "modifiedData": {"staticValue": "some value", "inputValue": "value from input"}})
+        );
+        let result = json!({"resultKey": "result value"});
+        let out = pass_output(
+            &flow,
+            Some(&result),
+            input.clone(),
+            &ctx,
+            &NoVariables,
+            &mut Zero,
+        )
+        .unwrap();
+        assert_eq!(out["modifiedData"], result);
+        let plain = io(json!({}));
+        assert_eq!(
+            pass_output(&plain, None, input.clone(), &ctx, &NoVariables, &mut Zero).unwrap(),
+            input
+        );
+        let whole = io(json!({"ResultPath": "$.copy", "OutputPath": "$.copy.unrelatedData"}));
+        assert_eq!(
+            pass_output(&whole, None, input.clone(), &ctx, &NoVariables, &mut Zero).unwrap(),
+            json!({"someOtherField": 1234})
+        );
+        let bad = io(json!({"InputPath": "$.nope"}));
+        assert!(pass_output(&bad, None, input.clone(), &ctx, &NoVariables, &mut Zero).is_err());
+        let effective = effective_input(&plain, &input, &ctx, &NoVariables, &mut Zero).unwrap();
+        assert!(matches!(effective, Cow::Borrowed(_)));
+        assert_eq!(
+            state_output(&whole, input.clone(), json!(1), &ctx, &NoVariables)
+                .unwrap_err()
+                .error,
+            "States.Runtime"
         );
     }
 
