@@ -194,14 +194,19 @@ pub fn apply_result_selector(
     apply_template(template, bindings, entropy, "ResultSelector")
 }
 
-/// Applies a Map's `ItemSelector` (or legacy `Parameters`); `bindings.input` is the Map's
-/// effective input and `bindings.context` carries `Map.Item`.
+/// The input of one Map iteration: `ItemSelector` (or the legacy `Parameters`) evaluated
+/// with `bindings.input` = the Map's effective input and `bindings.context` carrying
+/// `Map.Item`; without a selector, the item itself.
 pub fn apply_item_selector(
     template: Option<&Template>,
+    item: &Value,
     bindings: &Bindings<'_>,
     entropy: &mut dyn Entropy,
 ) -> Result<Value, EvalError> {
-    apply_template(template, bindings, entropy, "ItemSelector")
+    match template {
+        None => Ok(item.clone()),
+        Some(t) => t.evaluate(bindings, entropy, "ItemSelector"),
+    }
 }
 
 fn apply_template(
