@@ -22,8 +22,9 @@ use crate::timestamp;
 pub enum ChoiceRule {
     /// JSONPath rules (`Variable` + one operator, or `And`/`Or`/`Not`).
     Rule(Box<Rule>),
-    /// JSONata `Condition`: a `{% %}` expression or a literal boolean.
-    Condition(Template),
+    /// JSONata `Condition`: a `{% %}` expression or a literal boolean. `field` is how AWS
+    /// names it in causes: `Choices[1]/Condition`.
+    Condition { template: Template, field: String },
 }
 
 /// A compiled JSONPath choice rule.
@@ -175,7 +176,10 @@ impl ChoiceRule {
                 pointer,
             )),
         }
-        ChoiceRule::Condition(template)
+        ChoiceRule::Condition {
+            template,
+            field: condition_field(pointer),
+        }
     }
 
     pub fn evaluate(
@@ -185,18 +189,18 @@ impl ChoiceRule {
     ) -> Result<bool, EvalError> {
         match self {
             ChoiceRule::Rule(rule) => rule.evaluate(bindings),
-            ChoiceRule::Condition(template) => {
-                match template.evaluate(bindings, entropy, "Condition")? {
+            ChoiceRule::Condition { template, field } => {
+                match template.evaluate(bindings, entropy, field)? {
                     Value::Bool(b) => Ok(b),
                     other => Err(EvalError::query_evaluation(match template {
                         Template::Jsonata(expr) => format!(
-                            "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
                             expr.source(),
                             json_type(&other),
                             to_json_text(&other)
                         ),
                         _ => format!(
-                            "The field 'Condition' must be a boolean, but was '{}' for value: {}",
+                            "The field '{field}' must be a boolean, but was '{}' for value: {}",
                             json_type(&other),
                             to_json_text(&other)
                         ),
@@ -205,6 +209,21 @@ impl ChoiceRule {
             }
         }
     }
+}
+
+/// `…/Choices/3/Condition` → `Choices[3]/Condition`, the name AWS gives the field.
+fn condition_field(pointer: &str) -> String {
+    let segments: Vec<&str> = pointer.split('/').collect();
+    segments
+        .windows(2)
+        .rev()
+        .find_map(|pair| match pair {
+            ["Choices", index] if index.parse::<usize>().is_ok() => {
+                Some(format!("Choices[{index}]/Condition"))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "Condition".to_owned())
 }
 
 /// The JSON type names AWS uses in "unexpected result type" causes.
@@ -757,6 +776,19 @@ mod tests {
             2
         );
         assert_eq!(diagnose(json!({"Not": [1]})).len(), 1);
+    }
+
+    #[test]
+    fn condition_field_names() {
+        assert_eq!(
+            condition_field("/States/C/Choices/1/Condition"),
+            "Choices[1]/Condition"
+        );
+        assert_eq!(
+            condition_field("/States/C/Choices/0"),
+            "Choices[0]/Condition"
+        );
+        assert_eq!(condition_field("/x"), "Condition");
     }
 
     #[test]

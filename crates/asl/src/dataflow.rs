@@ -604,7 +604,7 @@ fn fail_field(
                 Some(call) => call.evaluate_for_field(bindings, entropy, &path_field)?,
                 None => p
                     .find(bindings)
-                    .map_err(|_| p.field_not_found_error(&path_field, bindings.input))?
+                    .map_err(|miss| p.field_error(&miss, &path_field, bindings.input))?
                     .into_owned(),
             }
         }

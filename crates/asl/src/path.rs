@@ -40,9 +40,19 @@ pub struct PathSyntaxError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathNotFound {
     detail: String,
+    /// Jayway raised `InvalidPathException` (indexing a non-array) rather than
+    /// `PathNotFoundException`; AWS then reports Jayway's text as the whole cause.
+    invalid: bool,
 }
 
 impl PathNotFound {
+    fn missing(detail: String) -> Self {
+        PathNotFound {
+            detail,
+            invalid: false,
+        }
+    }
+
     /// Jayway's explanation, e.g. `No results for path: $['a']`.
     pub fn detail(&self) -> &str {
         &self.detail
@@ -167,7 +177,7 @@ impl Path {
             return call
                 .evaluate(bindings, &mut ZeroEntropy)
                 .map(Cow::Owned)
-                .map_err(|e| PathNotFound { detail: e.cause });
+                .map_err(|e| PathNotFound::missing(e.cause));
         }
         let root: &'a Value = match &self.root {
             PathRoot::Input => bindings.input,
@@ -175,9 +185,9 @@ impl Path {
             PathRoot::Variable(name) => match bindings.variables.get(name) {
                 Some(v) => v,
                 None => {
-                    return Err(PathNotFound {
-                        detail: format!("The variable '{name}' is not defined"),
-                    });
+                    return Err(PathNotFound::missing(format!(
+                        "The variable '{name}' is not defined"
+                    )));
                 }
             },
         };
@@ -191,9 +201,9 @@ impl Path {
             Query::Indefinite(q) => Ok(Cow::Owned(Value::Array(
                 q.query(root).iter().map(|v| (*v).clone()).collect(),
             ))),
-            Query::Intrinsic(_) => Err(PathNotFound {
-                detail: "an intrinsic function needs the state's bindings".to_owned(),
-            }),
+            Query::Intrinsic(_) => Err(PathNotFound::missing(
+                "an intrinsic function needs the state's bindings".to_owned(),
+            )),
         }
     }
 
@@ -201,6 +211,17 @@ impl Path {
     /// `TimeoutSecondsPath`, … select nothing.
     pub fn invalid_path_error(&self, miss: &PathNotFound) -> EvalError {
         EvalError::runtime(format!("Invalid path '{}' : {}", self.text, miss.detail))
+    }
+
+    /// The cause AWS gives when a path in a payload template (`key.$`, an intrinsic
+    /// argument, `ErrorPath`, …) fails: "could not be found", or Jayway's own text when it
+    /// refused the path (indexing a non-array).
+    pub fn field_error(&self, miss: &PathNotFound, field: &str, input: &Value) -> EvalError {
+        if miss.invalid {
+            EvalError::runtime(miss.detail.clone())
+        } else {
+            self.field_not_found_error(field, input)
+        }
     }
 
     /// The cause AWS gives when a path in a payload template (`key.$`, `ErrorPath`, …)
@@ -341,43 +362,36 @@ fn walk<'a>(root: &'a Value, steps: &[Step]) -> Result<&'a Value, PathNotFound> 
         match step {
             Step::Name(name) => {
                 let Value::Object(map) = current else {
-                    return Err(PathNotFound {
-                        detail: format!(
-                            "Expected to find an object with property ['{name}'] in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonNodeJsonProvider'.",
-                            normalized(&steps[..i]),
-                            jackson_node_class(current)
-                        ),
-                    });
+                    return Err(PathNotFound::missing(format!(
+                        "Expected to find an object with property ['{name}'] in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonNodeJsonProvider'.",
+                        normalized(&steps[..i]),
+                        jackson_node_class(current)
+                    )));
                 };
                 match map.get(name) {
                     Some(child) => current = child,
                     None if is_leaf => {
-                        return Err(PathNotFound {
-                            detail: format!("No results for path: {}", normalized(steps)),
-                        });
+                        return Err(PathNotFound::missing(format!(
+                            "No results for path: {}",
+                            normalized(steps)
+                        )));
                     }
                     None => {
-                        return Err(PathNotFound {
-                            detail: format!(
-                                "Missing property in path {}",
-                                normalized(&steps[..=i])
-                            ),
-                        });
+                        return Err(PathNotFound::missing(format!(
+                            "Missing property in path {}",
+                            normalized(&steps[..=i])
+                        )));
                     }
                 }
             }
             Step::Index(index) => {
                 let Value::Array(items) = current else {
-                    let here = normalized(&steps[..i]);
                     return Err(PathNotFound {
-                        detail: if current.is_null() {
-                            format!("The path {here} is null")
-                        } else {
-                            format!(
-                                "Filter: [{index}] can only be applied to arrays. Current context is: {}",
-                                to_json_text(current)
-                            )
-                        },
+                        detail: format!(
+                            "Filter: [{index}] can only be applied to arrays. Current context is: {}",
+                            to_json_text(current)
+                        ),
+                        invalid: true,
                     });
                 };
                 let effective = if *index < 0 {
@@ -393,9 +407,10 @@ fn walk<'a>(root: &'a Value, steps: &[Step]) -> Result<&'a Value, PathNotFound> 
                 {
                     Some(child) => current = child,
                     None => {
-                        return Err(PathNotFound {
-                            detail: format!("No results for path: {}", normalized(steps)),
-                        });
+                        return Err(PathNotFound::missing(format!(
+                            "No results for path: {}",
+                            normalized(steps)
+                        )));
                     }
                 }
             }

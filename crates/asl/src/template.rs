@@ -179,7 +179,7 @@ impl Template {
             Template::Path(path) => path
                 .find(bindings)
                 .map(Cow::into_owned)
-                .map_err(|_| path.field_not_found_error(&at.jsonpath_name(), bindings.input)),
+                .map_err(|miss| path.field_error(&miss, &at.jsonpath_name(), bindings.input)),
             Template::Intrinsic(call) => {
                 call.evaluate_with_field(bindings, entropy, || at.jsonpath_name())
             }
@@ -221,12 +221,12 @@ impl Field<'_> {
         }
     }
 
-    /// JSONata causes name the whole route: `Output/result`.
+    /// JSONata causes name the whole route: `Output/result`, `Output/a/b[0]`.
     fn jsonata_name(&self) -> String {
         match self {
             Field::Root(f) => (*f).to_owned(),
             Field::Key(parent, key) => format!("{}/{key}", parent.jsonata_name()),
-            Field::Index(parent, i) => format!("{}/{i}", parent.jsonata_name()),
+            Field::Index(parent, i) => format!("{}[{i}]", parent.jsonata_name()),
         }
     }
 }
@@ -403,7 +403,7 @@ mod tests {
         let key = Field::Key(&root, "result");
         let idx = Field::Index(&key, 2);
         assert_eq!(key.jsonata_name(), "Output/result");
-        assert_eq!(idx.jsonata_name(), "Output/result/2");
+        assert_eq!(idx.jsonata_name(), "Output/result[2]");
         assert_eq!(key.jsonpath_name(), "result.$");
         assert_eq!(root.jsonpath_name(), "Output");
     }

@@ -28,7 +28,7 @@ pub(super) fn eval_call(
             Arg::Literal(v) | Arg::Text { value: v, .. } => Cow::Borrowed(v),
             Arg::Path(p) => match p.find(bindings) {
                 Ok(v) => v,
-                Err(_) => return Err(Failure::PathNotFound(p.clone())),
+                Err(miss) => return Err(Failure::PathNotFound(p.clone(), miss)),
             },
             Arg::Call(inner) => Cow::Owned(eval_call(inner, bindings, entropy)?),
         });

@@ -16,7 +16,7 @@ mod parse;
 use serde_json::Value;
 
 use crate::eval::{Bindings, Entropy, EvalError};
-use crate::path::{Path, PathSyntaxError};
+use crate::path::{Path, PathNotFound, PathSyntaxError};
 
 /// How deep calls may nest inside one field (AWS's limit).
 pub const MAX_NESTING: usize = 10;
@@ -156,7 +156,7 @@ pub(crate) enum Piece {
 /// Why evaluation stopped: a path that selected nothing (worded by the caller, who knows
 /// the field), or an error ready to report.
 pub(crate) enum Failure {
-    PathNotFound(Path),
+    PathNotFound(Path, PathNotFound),
     Error(EvalError),
 }
 
@@ -230,7 +230,9 @@ impl Intrinsic {
         match functions::eval_call(&self.call, bindings, entropy) {
             Ok(v) => Ok(v),
             Err(Failure::Error(e)) => Err(e),
-            Err(Failure::PathNotFound(p)) => Err(p.field_not_found_error(&field(), bindings.input)),
+            Err(Failure::PathNotFound(p, miss)) => {
+                Err(p.field_error(&miss, &field(), bindings.input))
+            }
         }
     }
 }

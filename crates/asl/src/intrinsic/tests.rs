@@ -320,6 +320,16 @@ fn missing_path_names_the_field() {
 }
 
 #[test]
+fn indexing_a_non_array_reports_jayways_text() {
+    let e = eval_err("States.Format('{}', $.other[0])", json!({"other": 1}));
+    assert_eq!(e.error, "States.Runtime");
+    assert_eq!(
+        e.cause,
+        "Filter: [0] can only be applied to arrays. Current context is: 1"
+    );
+}
+
+#[test]
 fn parse_errors() {
     for bad in [
         "States.Nope()",
