@@ -391,7 +391,7 @@ fn compile_rule(
                 operators.push((k, value));
             }
             k => diagnostics.push(Diagnostic::schema(
-                format!("Field '{k}' is not supported in a choice rule"),
+                format!("Field '{k}' is not supported"),
                 pointer_join(pointer, k),
             )),
         }
@@ -559,9 +559,10 @@ fn compile_test(
     pointer: &str,
     diagnostics: &mut Diagnostics,
 ) -> Option<Test> {
+    // AWS's schema wording for a value of the wrong JSON type.
     let mut wrong = |what: &str| {
         diagnostics.push(Diagnostic::schema(
-            format!("The value of '{name}' must be {what}"),
+            format!("Expected value of type [{what}]"),
             pointer,
         ));
         None
@@ -569,11 +570,11 @@ fn compile_test(
     match operator(name)? {
         Operator::Is(kind) => match operand {
             Value::Bool(b) => Some(Test::Is(kind, *b)),
-            _ => wrong("a boolean"),
+            _ => wrong("BOOLEAN"),
         },
         Operator::Matches => match operand {
             Value::String(s) => Some(Test::Matches(Pattern::compile(s))),
-            _ => wrong("a string"),
+            _ => wrong("STRING"),
         },
         Operator::Compare(family, cmp, true) => {
             let path = compile_path(operand, name, pointer, diagnostics)?;
@@ -594,12 +595,19 @@ fn compile_test(
             (Family::Boolean, Value::Bool(b)) => Some(Test::Boolean(Operand::Literal(*b))),
             (Family::Timestamp, Value::String(s)) => match timestamp::parse(s) {
                 Some(t) => Some(Test::Timestamp(cmp, Operand::Literal(t))),
-                None => wrong("an ISO-8601 extended offset date-time string"),
+                None => {
+                    diagnostics.push(Diagnostic::schema(
+                        format!(
+                            "The value of '{name}' must be an ISO-8601 extended offset date-time"
+                        ),
+                        pointer,
+                    ));
+                    None
+                }
             },
-            (Family::String, _) => wrong("a string"),
-            (Family::Numeric, _) => wrong("a number"),
-            (Family::Boolean, _) => wrong("a boolean"),
-            (Family::Timestamp, _) => wrong("a string"),
+            (Family::String | Family::Timestamp, _) => wrong("STRING"),
+            (Family::Numeric, _) => wrong("NUMBER"),
+            (Family::Boolean, _) => wrong("BOOLEAN"),
         },
     }
 }
@@ -759,7 +767,7 @@ mod tests {
         );
         assert_eq!(
             diagnose(json!({"Variable": "$.a", "NumericEquals": "1"})),
-            vec!["The value of 'NumericEquals' must be a number"]
+            vec!["Expected value of type [NUMBER]"]
         );
         assert_eq!(
             diagnose(json!({"Variable": "$.a", "TimestampEquals": "yesterday"})).len(),
