@@ -16,6 +16,7 @@ pub mod parse;
 pub mod path;
 pub mod retry;
 pub mod template;
+pub mod timestamp;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::StateMachine;
