@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::choice::json_type;
 use crate::eval::{Bindings, Entropy, EvalError, Variables, to_json_text};
 use crate::jsonata::Expression;
-use crate::model::{DataFlow, Dynamic, OptionalPath, OptionalReferencePath, Wait};
+use crate::model::{DataFlow, Dynamic, FailField, OptionalPath, OptionalReferencePath, Wait};
 use crate::path::Path;
 use crate::template::{Template, undefined_error};
 use crate::timestamp;
@@ -574,7 +574,7 @@ pub fn items_path(path: &Path, bindings: &Bindings<'_>) -> Result<Vec<Value>, Ev
 
 /// A Fail state's error name (`Error`, `ErrorPath` or JSONata).
 pub fn fail_error(
-    error: &Dynamic<String>,
+    error: &FailField,
     bindings: &Bindings<'_>,
     entropy: &mut dyn Entropy,
 ) -> Result<String, EvalError> {
@@ -583,7 +583,7 @@ pub fn fail_error(
 
 /// A Fail state's cause (`Cause`, `CausePath` or JSONata).
 pub fn fail_cause(
-    cause: &Dynamic<String>,
+    cause: &FailField,
     bindings: &Bindings<'_>,
     entropy: &mut dyn Entropy,
 ) -> Result<String, EvalError> {
@@ -591,24 +591,21 @@ pub fn fail_cause(
 }
 
 fn fail_field(
-    dynamic: &Dynamic<String>,
+    dynamic: &FailField,
     bindings: &Bindings<'_>,
     entropy: &mut dyn Entropy,
     field: &str,
 ) -> Result<String, EvalError> {
     let value = match dynamic {
-        Dynamic::Fixed(s) => return Ok(s.clone()),
-        Dynamic::Path(p) => {
-            let path_field = format!("{field}Path");
-            match p.intrinsic() {
-                Some(call) => call.evaluate_for_field(bindings, entropy, &path_field)?,
-                None => p
-                    .find(bindings)
-                    .map_err(|miss| p.field_error(&miss, &path_field, bindings.input))?
-                    .into_owned(),
-            }
+        FailField::Fixed(s) => return Ok(s.clone()),
+        FailField::Path(p) => p
+            .find(bindings)
+            .map_err(|miss| p.field_error(&miss, &format!("{field}Path"), bindings.input))?
+            .into_owned(),
+        FailField::Intrinsic(call) => {
+            call.evaluate_for_field(bindings, entropy, &format!("{field}Path"))?
         }
-        Dynamic::Jsonata(expr) => jsonata_value(expr, bindings, entropy, field)?,
+        FailField::Jsonata(expr) => jsonata_value(expr, bindings, entropy, field)?,
     };
     Ok(match value {
         Value::String(s) => s,
@@ -974,13 +971,13 @@ mod tests {
         let input = json!({"Error": "error string", "Cause": "cause string"});
         let ctx = json!({"State": {"Name": "fail"}});
         let bind = b(&input, &ctx);
-        let error = Dynamic::Path(Path::parse_path_or_intrinsic("$.Error").unwrap());
+        let error = FailField::Path(Path::parse("$.Error").unwrap());
         assert_eq!(
             fail_error(&error, &bind, &mut Zero).unwrap(),
             "error string"
         );
-        let cause = Dynamic::Path(
-            Path::parse_path_or_intrinsic(
+        let cause = FailField::Intrinsic(
+            crate::intrinsic::Intrinsic::parse(
                 "States.Format('This is a custom error message for {}, caused by {}.', $.Error, $.Cause)",
             )
             .unwrap(),
@@ -989,12 +986,12 @@ mod tests {
             fail_cause(&cause, &bind, &mut Zero).unwrap(),
             "This is a custom error message for error string, caused by cause string."
         );
-        let missing = Dynamic::Path(Path::parse_path_or_intrinsic("$.ErrorX").unwrap());
+        let missing = FailField::Path(Path::parse("$.ErrorX").unwrap());
         assert_eq!(
             fail_error(&missing, &bind, &mut Zero).unwrap_err().cause,
             "The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in the input '{\"Error\":\"error string\",\"Cause\":\"cause string\"}'"
         );
-        let ctx_path = Dynamic::Path(Path::parse_path_or_intrinsic("$$.State.Name").unwrap());
+        let ctx_path = FailField::Path(Path::parse("$$.State.Name").unwrap());
         assert_eq!(fail_error(&ctx_path, &bind, &mut Zero).unwrap(), "fail");
         assert!(Path::parse("States.Format('x')").is_err());
     }

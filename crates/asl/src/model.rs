@@ -183,9 +183,27 @@ pub enum OptionalReferencePath {
 pub enum Dynamic<T> {
     Fixed(T),
     Path(Path),
-    /// An intrinsic function in a `…Path` field (`ErrorPath`/`CausePath` only).
+    Jsonata(Expression),
+}
+
+/// A Fail state's `Error`/`Cause`: like [`Dynamic`], plus the intrinsic function call
+/// that `ErrorPath`/`CausePath` (and only they) accept.
+#[derive(Debug, Clone)]
+pub enum FailField {
+    Fixed(String),
+    Path(Path),
     Intrinsic(Intrinsic),
     Jsonata(Expression),
+}
+
+impl From<Dynamic<String>> for FailField {
+    fn from(d: Dynamic<String>) -> Self {
+        match d {
+            Dynamic::Fixed(s) => FailField::Fixed(s),
+            Dynamic::Path(p) => FailField::Path(p),
+            Dynamic::Jsonata(e) => FailField::Jsonata(e),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -294,9 +312,9 @@ pub enum Wait {
 #[derive(Debug, Clone)]
 pub struct Fail {
     /// `Error` / `ErrorPath` (an intrinsic function is allowed there) / JSONata.
-    pub error: Option<Dynamic<String>>,
+    pub error: Option<FailField>,
     /// `Cause` / `CausePath` / JSONata.
-    pub cause: Option<Dynamic<String>>,
+    pub cause: Option<FailField>,
 }
 
 #[derive(Debug, Clone)]

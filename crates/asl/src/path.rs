@@ -72,8 +72,6 @@ enum Query {
     Definite(Vec<Step>),
     /// Anything else: an RFC 9535 query whose matches are returned as an array.
     Indefinite(Box<serde_json_path::JsonPath>),
-    /// An intrinsic call standing in for a path (`ErrorPath`/`CausePath` only).
-    Intrinsic(Box<crate::intrinsic::Intrinsic>),
 }
 
 /// A compiled JSONPath query.
@@ -116,31 +114,6 @@ impl Path {
         })
     }
 
-    /// Like [`Path::parse`], but also accepts an intrinsic function call, which ASL allows
-    /// in `ErrorPath` and `CausePath`. Evaluate such a path with
-    /// [`crate::dataflow::fail_error`]/[`crate::dataflow::fail_cause`] (which supply the
-    /// entropy `States.UUID` and `States.MathRandom` need); [`Path::find`] evaluates it
-    /// with a fixed, all-zero entropy.
-    pub fn parse_path_or_intrinsic(text: &str) -> Result<Path, PathSyntaxError> {
-        if crate::intrinsic::Intrinsic::looks_like_call(text) {
-            let call = crate::intrinsic::Intrinsic::parse(text)?;
-            return Ok(Path {
-                text: text.to_owned(),
-                root: PathRoot::Input,
-                query: Query::Intrinsic(Box::new(call)),
-            });
-        }
-        Path::parse(text)
-    }
-
-    /// The intrinsic call this path stands for, if it was parsed from one.
-    pub fn intrinsic(&self) -> Option<&crate::intrinsic::Intrinsic> {
-        match &self.query {
-            Query::Intrinsic(call) => Some(call),
-            _ => None,
-        }
-    }
-
     /// The path as written, for error messages.
     pub fn text(&self) -> &str {
         &self.text
@@ -152,10 +125,7 @@ impl Path {
 
     /// Whether evaluating reads the context object (`$$`).
     pub fn uses_context(&self) -> bool {
-        match &self.query {
-            Query::Intrinsic(call) => call.uses_context(),
-            _ => self.root == PathRoot::Context,
-        }
+        self.root == PathRoot::Context
     }
 
     /// Whether the path can select at most one node (no wildcards, filters, slices or
@@ -173,12 +143,6 @@ impl Path {
     /// Selects from `bindings`, borrowing when the path is definite. The error says why
     /// nothing was found, in the words AWS uses.
     pub fn find<'a>(&self, bindings: &Bindings<'a>) -> Result<Cow<'a, Value>, PathNotFound> {
-        if let Query::Intrinsic(call) = &self.query {
-            return call
-                .evaluate(bindings, &mut ZeroEntropy)
-                .map(Cow::Owned)
-                .map_err(|e| PathNotFound::missing(e.cause));
-        }
         let root: &'a Value = match &self.root {
             PathRoot::Input => bindings.input,
             PathRoot::Context => bindings.context,
@@ -201,9 +165,6 @@ impl Path {
             Query::Indefinite(q) => Ok(Cow::Owned(Value::Array(
                 q.query(root).iter().map(|v| (*v).clone()).collect(),
             ))),
-            Query::Intrinsic(_) => Err(PathNotFound::missing(
-                "an intrinsic function needs the state's bindings".to_owned(),
-            )),
         }
     }
 
@@ -233,18 +194,6 @@ impl Path {
             field,
             to_json_text(input)
         ))
-    }
-}
-
-/// For evaluating intrinsic-valued paths where no entropy is at hand.
-struct ZeroEntropy;
-
-impl crate::eval::Entropy for ZeroEntropy {
-    fn next_u64(&mut self) -> u64 {
-        0
-    }
-    fn now_millis(&self) -> i64 {
-        0
     }
 }
 

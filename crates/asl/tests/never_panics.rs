@@ -125,7 +125,7 @@ proptest! {
             let _ = path.select(&bindings(&input, &ctx));
             let _ = path.is_definite();
         }
-        let _ = Path::parse_path_or_intrinsic(&text);
+        let _ = baton_asl::intrinsic::Intrinsic::parse(&text);
         if let Ok(reference) = ReferencePath::parse(&text) {
             let _ = reference.set(input, value);
         }

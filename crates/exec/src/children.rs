@@ -221,8 +221,11 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
                         } else {
                             failure
                         };
-                        map_failed(run, fid, &active, &child, records, &failure);
-                        run.state_failed(fid, active, failure);
+                        let give_up = map_failed_events(&active, &failure);
+                        if let Some(f) = run.frame_mut(fid) {
+                            f.last_event_id = child.last_event_id;
+                        }
+                        run.state_failed_then(fid, active, failure, &give_up);
                         run.work.push_front(Work::Step(fid));
                         return;
                     }
@@ -240,34 +243,21 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
     }
 }
 
-fn map_failed(
-    run: &mut Run<'_>,
-    fid: FrameId,
-    active: &Active,
-    child: &Frame,
-    records: bool,
-    failure: &Failure,
-) {
-    let Waiting::Children(c) = &active.waiting else {
-        return;
-    };
-    let mut prev = child.last_event_id;
-    if let ChildrenKind::Map(mr) = &c.kind
-        && mr.distributed
-    {
-        prev = run.record(
-            records,
-            mr.map_run_started_event_id,
-            EventDetails::MapRunFailed {
-                error: failure.error.clone(),
-                cause: failure.cause.clone(),
-            },
-        );
+/// The events a failed Map records if the error is not retried.
+fn map_failed_events(active: &Active, failure: &Failure) -> Vec<EventDetails> {
+    let distributed = matches!(
+        &active.waiting,
+        Waiting::Children(c) if matches!(&c.kind, ChildrenKind::Map(mr) if mr.distributed)
+    );
+    let mut events = Vec::with_capacity(2);
+    if distributed {
+        events.push(EventDetails::MapRunFailed {
+            error: failure.error.clone(),
+            cause: failure.cause.clone(),
+        });
     }
-    let id = run.record(records, prev, EventDetails::MapStateFailed);
-    if let Some(f) = run.frame_mut(fid) {
-        f.last_event_id = id;
-    }
+    events.push(EventDetails::MapStateFailed);
+    events
 }
 
 /// All iterations are done: record the end of the Map and complete the state.

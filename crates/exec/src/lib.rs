@@ -13,7 +13,6 @@ mod children;
 pub mod context;
 pub mod effect;
 pub mod execution;
-mod fields;
 pub mod history;
 pub mod limits;
 mod run;

@@ -2,11 +2,7 @@
 
 use serde_json::Value;
 
-/// Maximum size of a state's input, output or a task result (AWS: 256 KiB).
-pub const MAX_PAYLOAD_BYTES: usize = 262_144;
-
-/// Maximum Wait: one year.
-pub const MAX_WAIT_SECONDS: u64 = 31_536_000;
+pub use baton_asl::dataflow::MAX_PAYLOAD_BYTES;
 
 /// Whether the compact JSON text of `value` is longer than `limit` bytes. Walks the
 /// value without allocating and stops as soon as the limit is passed, so the common

@@ -549,6 +549,8 @@ impl<'a> Run<'a> {
             self.fail_execution_from(fid, data_limit_failure(&state.name));
             return;
         }
+        // AWS records `assignedVariables` only when something was assigned.
+        let assigned = assigned.filter(|vars| !vars.is_empty());
         self.record_in(
             fid,
             EventDetails::StateExited {
@@ -583,7 +585,19 @@ impl<'a> Run<'a> {
     }
 
     /// A frame's state raised an ASL error: retry, catch, or fail the frame.
-    pub(crate) fn state_failed(&mut self, fid: FrameId, mut active: Box<Active>, failure: Failure) {
+    pub(crate) fn state_failed(&mut self, fid: FrameId, active: Box<Active>, failure: Failure) {
+        self.state_failed_then(fid, active, failure, &[]);
+    }
+
+    /// Like [`Run::state_failed`]; `give_up` events (`ParallelStateFailed`,
+    /// `MapStateFailed`, …) are recorded only when the error is not retried, as AWS does.
+    pub(crate) fn state_failed_then(
+        &mut self,
+        fid: FrameId,
+        mut active: Box<Active>,
+        failure: Failure,
+        give_up: &[EventDetails],
+    ) {
         let state = self.state(fid, active.state);
         let error = failure.error_name().to_owned();
         if error == STATES_RUNTIME {
@@ -606,6 +620,9 @@ impl<'a> Run<'a> {
                 return;
             }
             break;
+        }
+        for details in give_up {
+            self.record_in(fid, details.clone());
         }
         let catcher = state.catch.iter().find(|c| c.error_equals.matches(&error));
         match catcher {
@@ -653,7 +670,20 @@ impl<'a> Run<'a> {
                 self.exit_state(fid, active.state, out, assigned, Some(catcher.next));
                 self.work.push_front(Work::Step(fid));
             }
-            Err(e) => self.eval_failed(fid, active, e),
+            // An error while handling an error is not caught again: it ends the frame.
+            Err(e) => {
+                let failure = self.evaluation_failure(fid, &active, e);
+                self.fail_uncaught(fid, failure);
+            }
+        }
+    }
+
+    /// Fails a frame with no retry or catch (`States.Runtime` ends the execution).
+    fn fail_uncaught(&mut self, fid: FrameId, failure: Failure) {
+        if failure.error_name() == STATES_RUNTIME {
+            self.fail_execution_from(fid, failure);
+        } else {
+            self.frame_finished(fid, Outcome::Failed(failure));
         }
     }
 
@@ -661,6 +691,13 @@ impl<'a> Run<'a> {
     /// other errors (JSONata) are recorded as `EvaluationFailed` and handled like any
     /// state error.
     pub(crate) fn eval_failed(&mut self, fid: FrameId, active: Box<Active>, e: EvalError) {
+        let failure = self.evaluation_failure(fid, &active, e);
+        self.state_failed(fid, active, failure);
+    }
+
+    /// Prefixes an evaluation error's cause with the state, and records
+    /// `EvaluationFailed` for query (JSONata) errors.
+    fn evaluation_failure(&mut self, fid: FrameId, active: &Active, e: EvalError) -> Failure {
         let state = self.state(fid, active.state);
         let cause = format!(
             "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
@@ -687,7 +724,7 @@ impl<'a> Run<'a> {
                 f.last_event_id = id;
             }
         }
-        self.state_failed(fid, active, failure);
+        failure
     }
 
     /// Completes a Task/Parallel/Map with its result: ResultSelector, ResultPath,

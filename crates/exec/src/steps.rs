@@ -1,10 +1,11 @@
 //! What each state type does once entered (and again on a retry).
 
+use baton_asl::dataflow;
 use baton_asl::error_name::{STATES_NO_CHOICE_MATCHED, STATES_RUNTIME};
 use baton_asl::eval::{Bindings, EvalError, to_json_text};
 use baton_asl::model::{
-    Dynamic, Fail, Map as MapState, Parallel, Pass, ProcessorMode, QueryLanguage, StateKind, Task,
-    Wait,
+    Dynamic, Fail, FailField, Map as MapState, Parallel, Pass, ProcessorMode, QueryLanguage,
+    StateKind, Task, Wait,
 };
 use serde_json::Value;
 
@@ -13,9 +14,7 @@ use crate::execution::{
     Active, Children, ChildrenKind, Failure, FrameId, MapRun, Outcome, TaskWait, TimerPurpose,
     Waiting,
 };
-use crate::fields;
 use crate::history::EventDetails;
-use crate::limits::MAX_WAIT_SECONDS;
 use crate::run::{Assigned, Eval, Run, Work, secs_to_millis};
 use crate::task::{TaskKind, TaskRequest};
 
@@ -188,22 +187,9 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
                 result: None,
                 error_output: None,
             };
-            match w {
-                Wait::Seconds(d) => {
-                    let secs = fields::wait_seconds(d, &b, &mut *run.entropy)?;
-                    if secs > MAX_WAIT_SECONDS {
-                        return Err(EvalError::runtime("Wait state delay is too long."));
-                    }
-                    run.now.saturating_add(secs_to_millis(secs))
-                }
-                Wait::Timestamp(d) => {
-                    let at = fields::wait_timestamp(d, &b, &mut *run.entropy)?;
-                    if at.saturating_sub(run.now) > secs_to_millis(MAX_WAIT_SECONDS) {
-                        return Err(EvalError::runtime("Wait state delay is too long."));
-                    }
-                    at
-                }
-            }
+            let delay = dataflow::wait_delay_millis(w, &b, &mut *run.entropy, run.now)?;
+            run.now
+                .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX))
         };
         let (out, assigned) = if jsonata {
             jsonata_output_assign(
@@ -270,13 +256,13 @@ fn fail_field(
     run: &mut Run<'_>,
     fid: FrameId,
     active: &Active,
-    d: Option<&Dynamic<String>>,
-    field: &str,
+    field: Option<&FailField>,
+    name: &str,
 ) -> Result<Option<String>, EvalError> {
-    let Some(d) = d else {
+    let Some(field) = field else {
         return Ok(None);
     };
-    if let Dynamic::Fixed(s) = d {
+    if let FailField::Fixed(s) = field {
         return Ok(Some(s.clone()));
     }
     let ctx = run.context_for(fid, active, None);
@@ -291,26 +277,12 @@ fn fail_field(
         result: None,
         error_output: None,
     };
-    let v = match d {
-        Dynamic::Path(p) => p.select(&b).ok_or_else(|| {
-            EvalError::runtime(format!(
-                "The JSONPath '{}' specified for the field '{field}Path' could not be found in the input '{}'",
-                p.text(),
-                to_json_text(&active.raw_input)
-            ))
-        })?,
-        Dynamic::Jsonata(e) => e.evaluate(&b, &mut *run.entropy, field)?.ok_or_else(|| {
-            EvalError::query_evaluation(format!(
-                "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                e.source()
-            ))
-        })?,
-        Dynamic::Fixed(_) => return Ok(None),
+    let value = if name == "Error" {
+        dataflow::fail_error(field, &b, &mut *run.entropy)?
+    } else {
+        dataflow::fail_cause(field, &b, &mut *run.entropy)?
     };
-    Ok(Some(match v {
-        Value::String(s) => s,
-        other => to_json_text(&other),
-    }))
+    Ok(Some(value))
 }
 
 fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
@@ -369,21 +341,21 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
             error_output: None,
         };
         let timeout = match &t.timeout_seconds {
-            Some(d) => Some(positive(fields::integer(
+            Some(d) => Some(dataflow::resolve_u64(
                 d,
+                "TimeoutSeconds",
                 &b,
                 &mut *run.entropy,
-                "TimeoutSeconds",
-            )?)),
+            )?),
             None => None,
         };
         let heartbeat = match &t.heartbeat_seconds {
-            Some(d) => Some(positive(fields::integer(
+            Some(d) => Some(dataflow::resolve_u64(
                 d,
+                "HeartbeatSeconds",
                 &b,
                 &mut *run.entropy,
-                "HeartbeatSeconds",
-            )?)),
+            )?),
             None => None,
         };
         let credentials = match &t.credentials {
@@ -476,10 +448,6 @@ fn task_credentials(c: &Value) -> Value {
     }
 }
 
-fn positive(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
 fn parallel(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Parallel) {
     let state = run.state(fid, active.state);
     let computed = if is_jsonata(run, fid, &active) {
@@ -554,13 +522,7 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                     result: None,
                     error_output: None,
                 };
-                p.select(&b).ok_or_else(|| {
-                    EvalError::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        p.text(),
-                        fields::bracket_path(p.text())
-                    ))
-                })?
+                Value::Array(dataflow::items_path(p, &b)?)
             }
             Some(Dynamic::Jsonata(e)) => {
                 let ctx = run.context_for(fid, &active, None);
@@ -585,7 +547,7 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                     return Err(EvalError::query_evaluation(format!(
                         "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
                         e.source(),
-                        fields::type_name(&v),
+                        baton_asl::choice::json_type(&v),
                         to_json_text(&v)
                     )));
                 }
@@ -611,58 +573,35 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         Ok(v) => v,
         Err(e) => return run.eval_failed(fid, active, e),
     };
+    // AWS reads MaxConcurrency before recording MapStateStarted and the tolerated
+    // failure fields after it (their errors come after the event).
+    let max_concurrency = match map_limit(run, fid, &active, &effective, |b, e| {
+        match &m.max_concurrency {
+            Some(d) => dataflow::resolve_u64(d, "MaxConcurrency", b, e),
+            None => Ok(0),
+        }
+    }) {
+        Ok(v) => v,
+        Err(e) => return run.eval_failed(fid, active, e),
+    };
     let started = run.record_in(
         fid,
         EventDetails::MapStateStarted {
             length: items.len() as u64,
         },
     );
-    let limits = (|| {
-        let ctx = run.context_for(fid, &active, None);
-        let vars = FrameVariables {
-            frames: &run.exec.frames,
-            frame: fid,
-        };
-        let b = Bindings {
-            input: &effective,
-            context: &ctx,
-            variables: &vars,
-            result: None,
-            error_output: None,
-        };
-        let max = match &m.max_concurrency {
-            Some(d) => {
-                let n = fields::integer(d, &b, &mut *run.entropy, "MaxConcurrency")?;
-                u64::try_from(n)
-                    .map_err(|_| EvalError::runtime("MaxConcurrency cannot be negative."))?
-            }
-            None => 0,
-        };
-        let count =
-            match &m.tolerated_failure_count {
-                Some(d) => {
-                    let n = fields::integer(d, &b, &mut *run.entropy, "ToleratedFailureCount")?;
-                    Some(u64::try_from(n).map_err(|_| {
-                        EvalError::runtime("ToleratedFailureCount cannot be negative.")
-                    })?)
-                }
-                None => None,
-            };
-        let pct = match &m.tolerated_failure_percentage {
-            Some(d) => {
-                let p = fields::float(d, &b, &mut *run.entropy, "ToleratedFailurePercentage")?;
-                if !(0.0..=100.0).contains(&p) {
-                    return Err(EvalError::runtime(
-                        "ToleratedFailurePercentage must be between 0 and 100.",
-                    ));
-                }
-                Some(p)
-            }
+    let limits = map_limit(run, fid, &active, &effective, |b, e| {
+        let count = match &m.tolerated_failure_count {
+            Some(d) => Some(dataflow::resolve_u64(d, "ToleratedFailureCount", b, e)?),
             None => None,
         };
-        Ok((max, count, pct))
-    })();
-    let (max_concurrency, tolerated_count, tolerated_percentage) = match limits {
+        let pct = match &m.tolerated_failure_percentage {
+            Some(d) => Some(dataflow::resolve_tolerated_failure_percentage(d, b, e)?),
+            None => None,
+        };
+        Ok((count, pct))
+    });
+    let (tolerated_count, tolerated_percentage) = match limits {
         Ok(v) => v,
         Err(e) => return run.eval_failed(fid, active, e),
     };
@@ -705,6 +644,29 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
     } else {
         run.work.push_front(Work::FillMap(fid));
     }
+}
+
+/// Evaluates a Map limit field against the state's effective input.
+fn map_limit<T>(
+    run: &mut Run<'_>,
+    fid: FrameId,
+    active: &Active,
+    effective: &Value,
+    f: impl FnOnce(&Bindings<'_>, &mut dyn baton_asl::eval::Entropy) -> Result<T, EvalError>,
+) -> Result<T, EvalError> {
+    let ctx = run.context_for(fid, active, None);
+    let vars = FrameVariables {
+        frames: &run.exec.frames,
+        frame: fid,
+    };
+    let b = Bindings {
+        input: effective,
+        context: &ctx,
+        variables: &vars,
+        result: None,
+        error_output: None,
+    };
+    f(&b, &mut *run.entropy)
 }
 
 /// `arn:…:mapRun:<machine name>/<label or state name>:<id>`.

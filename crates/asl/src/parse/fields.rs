@@ -11,7 +11,7 @@ use super::Parser;
 use crate::diagnostic::{Diagnostic, code, pointer_join};
 use crate::intrinsic::Intrinsic;
 use crate::jsonata::Expression;
-use crate::model::{Dynamic, OptionalPath, OptionalReferencePath, QueryLanguage};
+use crate::model::{Dynamic, FailField, OptionalPath, OptionalReferencePath, QueryLanguage};
 use crate::path::{Path, PathRoot, ReferencePath};
 use crate::template::Template;
 
@@ -566,15 +566,15 @@ impl Parser {
         value: &Value,
         key: &str,
         pointer: &str,
-    ) -> Option<Dynamic<String>> {
+    ) -> Option<FailField> {
         let Value::String(s) = value else {
             self.type_error(Expected::String, pointer);
             return None;
         };
         let parsed = if Intrinsic::looks_like_call(s) {
-            Intrinsic::parse(s).ok().map(Dynamic::Intrinsic)
+            Intrinsic::parse(s).ok().map(FailField::Intrinsic)
         } else {
-            Path::parse(s).ok().map(Dynamic::Path)
+            Path::parse(s).ok().map(FailField::Path)
         };
         if parsed.is_none() {
             self.schema_error(

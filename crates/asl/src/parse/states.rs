@@ -8,8 +8,8 @@ use super::{Parser, ScopeKind, ScopeNames};
 use crate::choice::ChoiceRule;
 use crate::diagnostic::{pointer_index, pointer_join};
 use crate::model::{
-    Choice, ChoiceBranch, DataFlow, Dynamic, Fail, Parallel, Pass, QueryLanguage, ScopeId, State,
-    StateKind, Task, Transition, Wait,
+    Choice, ChoiceBranch, DataFlow, Dynamic, Fail, FailField, Parallel, Pass, QueryLanguage,
+    ScopeId, State, StateKind, Task, Transition, Wait,
 };
 
 /// Where a state sits.
@@ -478,9 +478,11 @@ impl Parser {
         pointer: &str,
         language: QueryLanguage,
     ) -> Fail {
-        let read = |parser: &mut Parser, key: &str, path_key: &str| -> Option<Dynamic<String>> {
+        let read = |parser: &mut Parser, key: &str, path_key: &str| -> Option<FailField> {
             if let Some(value) = obj.get(key) {
-                return parser.dynamic_string(value, &pointer_join(pointer, key), language);
+                return parser
+                    .dynamic_string(value, &pointer_join(pointer, key), language)
+                    .map(FailField::from);
             }
             if language == QueryLanguage::JsonPath
                 && let Some(value) = obj.get(path_key)

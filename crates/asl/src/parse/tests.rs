@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::model::{
-    Dynamic, ExecutionType, IntegrationPattern, JitterStrategy, OptionalPath,
+    Dynamic, ExecutionType, FailField, IntegrationPattern, JitterStrategy, OptionalPath,
     OptionalReferencePath, ProcessorMode, TaskTarget, Transition, Wait,
 };
 
@@ -684,8 +684,8 @@ fn typed_fields_of_each_state() {
     }
     match &root.state(StateId(3)).kind {
         StateKind::Fail(f) => {
-            assert!(matches!(f.error, Some(Dynamic::Path(_))));
-            assert!(matches!(f.cause, Some(Dynamic::Intrinsic(_))));
+            assert!(matches!(f.error, Some(FailField::Path(_))));
+            assert!(matches!(f.cause, Some(FailField::Intrinsic(_))));
         }
         other => panic!("{other:?}"),
     }
@@ -715,8 +715,8 @@ fn jsonata_forms() {
     assert!(root.state(StateId(0)).io.output.is_some());
     match &root.state(StateId(3)).kind {
         StateKind::Fail(f) => {
-            assert!(matches!(f.error, Some(Dynamic::Jsonata(_))));
-            assert!(matches!(&f.cause, Some(Dynamic::Fixed(c)) if c == "plain"));
+            assert!(matches!(f.error, Some(FailField::Jsonata(_))));
+            assert!(matches!(&f.cause, Some(FailField::Fixed(c)) if c == "plain"));
         }
         other => panic!("{other:?}"),
     }
