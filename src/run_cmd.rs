@@ -144,6 +144,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         region: region.into(),
         account: account.into(),
         redrive_count: 0,
+        started_sync: false,
     };
     let options = RunOptions {
         clock: if args.real_time {

@@ -4,7 +4,9 @@
 
 use baton_asl::{ParseOptions, parse_definition_value};
 use baton_exec::{ExecutionIdentity, ExecutionStatus, Failure, Outcome, TaskRequest};
-use baton_runtime::lambda::{FunctionResult, function_event, function_reference, task_answer};
+use baton_runtime::lambda::{
+    FunctionResult, InvokeMeta, function_event, function_reference, task_answer,
+};
 use baton_runtime::local::{RunOptions, RunResult, TaskAnswer, run_execution};
 use serde_json::{Value, json};
 
@@ -13,7 +15,7 @@ use crate::support::{Report, json_files, known_gaps, matches, shared_dir, short}
 const ACCOUNT: &str = "111111111111";
 const REGION: &str = "us-east-1";
 
-fn identity(express: bool) -> ExecutionIdentity {
+fn identity(express: bool, started_sync: bool) -> ExecutionIdentity {
     let kind = if express { "express" } else { "execution" };
     ExecutionIdentity {
         execution_arn: format!("arn:aws:states:{REGION}:{ACCOUNT}:{kind}:ConformanceMachine:run-1"),
@@ -26,6 +28,7 @@ fn identity(express: bool) -> ExecutionIdentity {
         region: REGION.into(),
         account: ACCOUNT.into(),
         redrive_count: 0,
+        started_sync,
     }
 }
 
@@ -34,15 +37,15 @@ fn behave(behavior: &str, event: &Value) -> Result<FunctionResult, String> {
     let b = behavior.to_ascii_lowercase();
     let raise = |error_type: &str, message: &str| FunctionResult::Raised {
         error_type: error_type.to_owned(),
-        payload: serde_json::to_vec(&json!({
+        payload: python_json(&json!({
             "errorMessage": message,
             "errorType": error_type,
             "requestId": "00000000-0000-4000-8000-000000000001",
             "stackTrace": []
         }))
-        .unwrap_or_default(),
+        .into_bytes(),
     };
-    let ret = |v: &Value| FunctionResult::Returned(serde_json::to_vec(v).unwrap_or_default());
+    let ret = |v: &Value| FunctionResult::Returned(python_json(v).into_bytes());
     if b.starts_with("identity") {
         Ok(ret(event))
     } else if b.starts_with("always fails: raises a generic") {
@@ -62,6 +65,50 @@ fn behave(behavior: &str, event: &Value) -> Result<FunctionResult, String> {
         ))))
     } else {
         Err(format!("no in-test function for behaviour {behavior:?}"))
+    }
+}
+
+/// JSON as Python's `json.dumps` writes it (`", "` and `": "` separators, non-ASCII
+/// escaped): the bytes a Python function's result or error payload has.
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_json(&Value::String(k.clone())),
+                    python_json(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::String(s) => {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                        let mut buf = [0u16; 2];
+                        for unit in c.encode_utf16(&mut buf) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        other => other.to_string(),
     }
 }
 
@@ -116,7 +163,7 @@ fn lambda_handler(case: &Value) -> impl FnMut(&TaskRequest) -> TaskAnswer + '_ {
                 FunctionResult::NotFound {
                     function_arn: reference,
                 },
-                "request-1",
+                &InvokeMeta::new("request-1", 1_700_000_000_000),
             );
         };
         let behavior = f
@@ -130,13 +177,17 @@ fn lambda_handler(case: &Value) -> impl FnMut(&TaskRequest) -> TaskAnswer + '_ {
         {
             let answer = task_answer(
                 request,
-                FunctionResult::Returned(serde_json::to_vec(&event).unwrap_or_default()),
-                "request-1",
+                FunctionResult::Returned(python_json(&event).into_bytes()),
+                &InvokeMeta::new("request-1", 1_700_000_000_000),
             );
             return TaskAnswer::After(60_000, Box::new(answer));
         }
         match behave(behavior, &event) {
-            Ok(result) => task_answer(request, result, "request-1"),
+            Ok(result) => task_answer(
+                request,
+                result,
+                &InvokeMeta::new("request-1", 1_700_000_000_000),
+            ),
             Err(e) => TaskAnswer::Fail(Failure::new("Baton.TestHarness", e)),
         }
     }
@@ -157,7 +208,14 @@ fn run_case(case: &Value) -> Result<(), String> {
         ..RunOptions::default()
     };
     let mut handler = lambda_handler(case);
-    let result = run_execution(&machine, identity(express), input, &mut handler, &options);
+    let sync = case.get("start_api").and_then(Value::as_str) == Some("StartSyncExecution");
+    let result = run_execution(
+        &machine,
+        identity(express, sync),
+        input,
+        &mut handler,
+        &options,
+    );
     compare(case, &result)
 }
 

@@ -48,15 +48,15 @@ impl ErrorMatcher {
     /// Whether this `ErrorEquals` list catches or retries `error`.
     ///
     /// AWS rules: `States.ALL` matches every error except `States.Runtime` (never
-    /// retried or caught) and `States.DataLimitExceeded`, which only an explicit
-    /// `States.DataLimitExceeded` entry catches; `States.TaskFailed` matches any error a
-    /// task raised except `States.Timeout`.
+    /// retried or caught; AWS's docs say `States.DataLimitExceeded` too, but AWS's
+    /// recorded behaviour catches it with `States.ALL`, so we do); `States.TaskFailed`
+    /// matches any error a task raised except `States.Timeout`.
     pub fn matches(&self, error: &str) -> bool {
         if error == STATES_RUNTIME {
             return false;
         }
         self.names.iter().any(|name| match name.as_str() {
-            STATES_ALL => error != STATES_DATA_LIMIT_EXCEEDED,
+            STATES_ALL => true,
             STATES_TASK_FAILED => error != STATES_TIMEOUT && error != STATES_DATA_LIMIT_EXCEEDED,
             _ => name == error,
         })
@@ -74,12 +74,12 @@ mod tests {
     }
 
     #[test]
-    fn all_does_not_catch_runtime_or_data_limit() {
+    fn all_does_not_catch_runtime() {
         let all = m(&[STATES_ALL]);
         assert!(all.matches("CustomError"));
         assert!(all.matches(STATES_TIMEOUT));
         assert!(!all.matches(STATES_RUNTIME));
-        assert!(!all.matches(STATES_DATA_LIMIT_EXCEEDED));
+        assert!(all.matches(STATES_DATA_LIMIT_EXCEEDED));
         assert!(m(&[STATES_DATA_LIMIT_EXCEEDED]).matches(STATES_DATA_LIMIT_EXCEEDED));
     }
 

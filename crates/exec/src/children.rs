@@ -144,13 +144,15 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
                 children.finished += 1;
                 if children.finished as usize == children.results.len() {
                     let results = take_results(children);
-                    let id = run.record(
+                    // AWS points ParallelStateExited back at the event before
+                    // ParallelStateSucceeded (the last branch's end).
+                    run.record(
                         records,
                         child.last_event_id,
                         EventDetails::ParallelStateSucceeded,
                     );
                     if let Some(f) = run.frame_mut(fid) {
-                        f.last_event_id = id;
+                        f.last_event_id = child.last_event_id;
                     }
                     run.complete_with_result(fid, active, results);
                     run.work.push_front(Work::Step(fid));
@@ -160,15 +162,10 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
             }
             Outcome::Failed(failure) => {
                 abort_running(run, &mut active);
-                let id = run.record(
-                    records,
-                    child.last_event_id,
-                    EventDetails::ParallelStateFailed,
-                );
                 if let Some(f) = run.frame_mut(fid) {
-                    f.last_event_id = id;
+                    f.last_event_id = child.last_event_id;
                 }
-                run.state_failed(fid, active, failure);
+                run.state_failed_then(fid, active, failure, &[EventDetails::ParallelStateFailed]);
                 run.work.push_front(Work::Step(fid));
             }
         },
@@ -267,18 +264,16 @@ pub(crate) fn complete_map(run: &mut Run<'_>, fid: FrameId) {
     };
     let records = run.frame(fid).map(|f| f.records_history).unwrap_or(false);
     let children = children_of(&mut active);
-    let mut prev = children.last_iteration_event_id;
-    if let ChildrenKind::Map(mr) = &children.kind
-        && mr.distributed
-    {
-        prev = run.record(
-            records,
-            mr.map_run_started_event_id,
-            EventDetails::MapRunSucceeded,
-        );
-    }
+    // AWS points both MapStateSucceeded and MapStateExited back at the event before
+    // them: the last iteration's end (inline) or MapRunSucceeded (distributed).
+    let prev = match &children.kind {
+        ChildrenKind::Map(mr) if mr.distributed => {
+            let started = mr.map_run_started_event_id;
+            run.record(records, started, EventDetails::MapRunSucceeded)
+        }
+        _ => children.last_iteration_event_id,
+    };
     let results = take_results(children_of(&mut active));
-    // AWS points both MapStateSucceeded and MapStateExited back at the same event.
     run.record(records, prev, EventDetails::MapStateSucceeded);
     if let Some(f) = run.frame_mut(fid) {
         f.last_event_id = prev;

@@ -38,7 +38,9 @@ pub fn context_object(exec: &Execution, state: &StateContext<'_>) -> Value {
     );
     execution.insert("Name".into(), Value::String(id.execution_name.clone()));
     execution.insert("RoleArn".into(), Value::String(id.role_arn.clone()));
-    execution.insert("RedriveCount".into(), Value::from(id.redrive_count));
+    if !id.started_sync {
+        execution.insert("RedriveCount".into(), Value::from(id.redrive_count));
+    }
 
     let mut machine = Map::new();
     machine.insert("Id".into(), Value::String(id.state_machine_arn.clone()));

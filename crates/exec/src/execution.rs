@@ -24,6 +24,10 @@ pub struct ExecutionIdentity {
     pub region: String,
     pub account: String,
     pub redrive_count: u64,
+    /// Started by StartSyncExecution: such executions cannot be redriven and their
+    /// context object has no `RedriveCount`.
+    #[serde(default)]
+    pub started_sync: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +89,11 @@ impl Failure {
         if let Some(e) = &self.error {
             m.insert("Error".into(), Value::String(e.clone()));
         }
-        if let Some(c) = &self.cause {
-            m.insert("Cause".into(), Value::String(c.clone()));
-        }
+        // AWS's error output always carries a Cause, empty when the error had none.
+        m.insert(
+            "Cause".into(),
+            Value::String(self.cause.clone().unwrap_or_default()),
+        );
         Value::Object(m)
     }
 }

@@ -38,15 +38,51 @@ pub fn function_reference(request: &TaskRequest) -> Option<String> {
 
 /// The event a function receives: the task input for the legacy form, `Payload` for
 /// `lambda:invoke` (`{}`, i.e. nothing, when absent).
+///
+/// A string `Payload` is the payload's bytes (JSON text), as the Invoke API takes it; a
+/// null or absent one sends nothing, which a function sees as `{}`.
 pub fn function_event(request: &TaskRequest) -> Value {
     match &request.kind {
-        TaskKind::Service { .. } => request.input.get("Payload").cloned().unwrap_or(json!({})),
+        TaskKind::Service { .. } => match request.input.get("Payload") {
+            None | Some(Value::Null) => json!({}),
+            Some(Value::String(text)) => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+            }
+            Some(v) => v.clone(),
+        },
         _ => request.input.clone(),
     }
 }
 
+/// Per-call facts the Invoke response reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeMeta {
+    pub request_id: String,
+    /// The response `Date` header (RFC 7231).
+    pub date: String,
+    pub trace_id: String,
+    /// Base64 of the last 4 KB of the invocation's log, when `LogType` is `Tail`.
+    pub log_tail: String,
+}
+
+impl InvokeMeta {
+    pub fn new(request_id: impl Into<String>, now_millis: i64) -> Self {
+        let date = chrono::DateTime::from_timestamp_millis(now_millis)
+            .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            .unwrap_or_default();
+        let request_id = request_id.into();
+        InvokeMeta {
+            trace_id: format!("Root=1-{request_id}"),
+            request_id,
+            date,
+            log_tail: String::new(),
+        }
+    }
+}
+
 /// Turns a function's result into the Task's answer, as AWS's Lambda integration does.
-pub fn task_answer(request: &TaskRequest, result: FunctionResult, request_id: &str) -> TaskAnswer {
+pub fn task_answer(request: &TaskRequest, result: FunctionResult, meta: &InvokeMeta) -> TaskAnswer {
+    let request_id = meta.request_id.as_str();
     let legacy = matches!(request.kind, TaskKind::Lambda { .. });
     match result {
         FunctionResult::Returned(bytes) => {
@@ -66,7 +102,8 @@ pub fn task_answer(request: &TaskRequest, result: FunctionResult, request_id: &s
             if legacy {
                 TaskAnswer::Succeed(payload)
             } else {
-                TaskAnswer::Succeed(invoke_response(payload, bytes.len(), request_id))
+                let tail = request.input.get("LogType").and_then(Value::as_str) == Some("Tail");
+                TaskAnswer::Succeed(invoke_response(payload, bytes.len(), meta, tail))
             }
         }
         FunctionResult::Raised {
@@ -92,32 +129,50 @@ fn parse_payload(bytes: &[u8]) -> Value {
 }
 
 /// The `lambda:invoke` result object (the Invoke API response as the SDK reports it).
-fn invoke_response(payload: Value, content_length: usize, request_id: &str) -> Value {
+fn invoke_response(payload: Value, content_length: usize, meta: &InvokeMeta, tail: bool) -> Value {
     let len = content_length.to_string();
     let mut all = Map::new();
+    if tail {
+        all.insert("X-Amz-Log-Result".into(), json!([meta.log_tail]));
+    }
     all.insert("X-Amz-Executed-Version".into(), json!(["$LATEST"]));
     all.insert("x-amzn-Remapped-Content-Length".into(), json!(["0"]));
     all.insert("Connection".into(), json!(["keep-alive"]));
-    all.insert("x-amzn-RequestId".into(), json!([request_id]));
+    all.insert("x-amzn-RequestId".into(), json!([meta.request_id]));
     all.insert("Content-Length".into(), json!([len]));
+    all.insert("Date".into(), json!([meta.date]));
+    all.insert("X-Amzn-Trace-Id".into(), json!([meta.trace_id]));
     all.insert("Content-Type".into(), json!(["application/json"]));
-    let headers = json!({
-        "Connection": "keep-alive",
-        "Content-Length": len,
-        "Content-Type": "application/json",
-        "X-Amz-Executed-Version": "$LATEST",
-        "x-amzn-Remapped-Content-Length": "0",
-        "x-amzn-RequestId": request_id,
-    });
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
+    let mut headers = Map::new();
+    headers.insert("Connection".into(), json!("keep-alive"));
+    headers.insert("Content-Length".into(), json!(len));
+    headers.insert("Content-Type".into(), json!("application/json"));
+    headers.insert("Date".into(), json!(meta.date));
+    headers.insert("X-Amz-Executed-Version".into(), json!("$LATEST"));
+    if tail {
+        headers.insert("X-Amz-Log-Result".into(), json!(meta.log_tail));
+    }
+    headers.insert("x-amzn-Remapped-Content-Length".into(), json!("0"));
+    headers.insert("x-amzn-RequestId".into(), json!(meta.request_id));
+    headers.insert("X-Amzn-Trace-Id".into(), json!(meta.trace_id));
+    let mut out = Map::new();
+    out.insert("ExecutedVersion".into(), json!("$LATEST"));
+    if tail {
+        out.insert("LogResult".into(), json!(meta.log_tail));
+    }
+    out.insert("Payload".into(), payload);
+    out.insert(
+        "SdkHttpMetadata".into(),
+        json!({
             "AllHttpHeaders": Value::Object(all),
-            "HttpHeaders": headers,
+            "HttpHeaders": Value::Object(headers),
             "HttpStatusCode": 200
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200
-    })
+        }),
+    );
+    out.insert(
+        "SdkResponseMetadata".into(),
+        json!({"RequestId": meta.request_id}),
+    );
+    out.insert("StatusCode".into(), json!(200));
+    Value::Object(out)
 }
