@@ -1,1 +1,3 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
+
+mod jsonata_suite;

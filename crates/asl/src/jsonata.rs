@@ -1,36 +1,97 @@
 //! JSONata expressions with AWS's additions (`$states`, `$partition`, `$range`, `$hash`,
-//! `$random`, `$uuid`, `$parse`).
+//! `$random`, `$uuid`, `$parse`), on the `jsonata-core` engine.
 //!
-//! STUB: the JSONata work replaces the bodies; the signatures are the contract.
+//! The engine's values are `Rc`-based and so are its evaluators, but its syntax tree is
+//! plain data (`Send + Sync`). An [`Expression`] therefore keeps the parsed tree behind
+//! an `Arc`, shared by every thread that runs the state machine, and each evaluation
+//! builds a small evaluator of its own on the calling thread. Nothing is re-parsed.
+//!
+//! Step Functions differs from plain JSONata in what an expression can see: no input
+//! document (`$` is undefined; the input is `$states.input`), the workflow variables as
+//! `$name`, six functions of AWS's own, and no `$eval` (AWS: "$eval is not available —
+//! use $parse instead"; calling it fails like calling any non-function, `T1006`).
 
+mod convert;
+mod functions;
+mod names;
+mod random;
+pub mod reference;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use jsonata_core::ast::AstNode;
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorOptions};
+use jsonata_core::value::{JMap, JValue};
 use serde_json::Value;
 
 use crate::eval::{Bindings, Entropy, EvalError};
 
+use convert::{Unrepresentable, to_json, to_jvalue};
+use functions::{Session, SharedSession};
+use random::SplitMix64;
+
+/// A bound on one evaluation's running time, the only guard against an expression that
+/// never ends (`($f := function(){ $f() }; $f())` is a loop under tail-call
+/// optimisation). The engine checks it while it evaluates; this crate itself reads no
+/// clock, and a result that arrives in time does not depend on it. AWS bounds
+/// evaluation too but does not document the figure.
+pub const EVALUATION_TIME_LIMIT_MS: u64 = 10_000;
+
 /// A compiled JSONata expression. `Send + Sync`: a state machine is shared across threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Expression {
+    inner: Arc<Compiled>,
+}
+
+struct Compiled {
+    /// As written between the delimiters, trimmed; AWS quotes it this way in causes.
     source: String,
+    ast: AstNode,
+    /// Every `$name` the source mentions (see [`names`]).
+    names: Vec<String>,
+}
+
+impl std::fmt::Debug for Expression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Expression")
+            .field(&self.inner.source)
+            .finish()
+    }
 }
 
 impl Expression {
-    /// If `text` is a `{% … %}` template, returns the expression inside it.
+    /// If `text` is a `{% … %}` template, returns the expression inside it, trimmed.
+    /// The delimiters must be the very first and last characters, as AWS requires.
     pub fn strip_template(text: &str) -> Option<&str> {
         let t = text.strip_prefix("{%")?.strip_suffix("%}")?;
-        Some(t)
+        Some(t.trim())
     }
 
-    /// Compiles the expression (without the `{% %}` delimiters). The error is worded
-    /// for a diagnostic.
+    /// Compiles the expression (without the `{% %}` delimiters). The error is AWS's
+    /// message for an `INVALID_JSONATA_EXPRESSION` diagnostic: the engine's message
+    /// without its JSONata code (`Expected "]", got ","`).
     pub fn parse(source: &str) -> Result<Expression, String> {
+        let source = source.trim();
+        let ast = jsonata_core::parser::parse(source).map_err(|e| strip_code(&e.to_string()))?;
         Ok(Expression {
-            source: source.to_owned(),
+            inner: Arc::new(Compiled {
+                source: source.to_owned(),
+                ast,
+                names: names::referenced_names(source),
+            }),
         })
     }
 
     /// The expression as written, for error messages.
     pub fn source(&self) -> &str {
-        &self.source
+        &self.inner.source
+    }
+
+    /// Whether the expression mentions `$states` (and so may read the context object).
+    pub fn uses_states(&self) -> bool {
+        self.inner.names.iter().any(|n| n == "states")
     }
 
     /// Evaluates; `Ok(None)` means the result is undefined. Errors are
@@ -41,7 +102,148 @@ impl Expression {
         entropy: &mut dyn Entropy,
         field: &str,
     ) -> Result<Option<Value>, EvalError> {
-        let _ = (bindings, entropy, field);
-        Err(EvalError::query_evaluation("JSONata is not built yet"))
+        let compiled = &*self.inner;
+        let mut context = Context::new();
+        let mut functions: Vec<&str> = Vec::new();
+        let (mut reads_clock, mut draws_random) = (false, false);
+        for name in &compiled.names {
+            if name == "states" {
+                context.bind(name.clone(), states_value(bindings));
+            } else if let Some(value) = bindings.variables.get(name) {
+                // A workflow variable shadows a function of the same name, as any
+                // JSONata binding does.
+                context.bind(name.clone(), to_jvalue(value));
+            } else if name == "eval" {
+                // Binding the name to nothing makes `$eval(…)` a call of a non-function.
+                context.bind(name.clone(), JValue::Undefined);
+            } else {
+                reads_clock |= functions::reads_clock(name);
+                draws_random |= functions::draws_random(name);
+                functions.push(name);
+            }
+        }
+        let session: SharedSession = Rc::new(RefCell::new(Session {
+            now_millis: if reads_clock { entropy.now_millis() } else { 0 },
+            rng: SplitMix64::new(if draws_random { entropy.next_u64() } else { 0 }),
+        }));
+        let options = EvaluatorOptions {
+            timeout_ms: Some(EVALUATION_TIME_LIMIT_MS),
+            ..EvaluatorOptions::default()
+        };
+        let mut evaluator = Evaluator::with_options(context, options);
+        for name in functions {
+            functions::register(&mut evaluator, name, &session)
+                .map_err(|e| self.threw(field, e.message()))?;
+        }
+        let result = evaluator
+            .evaluate(&compiled.ast, &JValue::Undefined)
+            .map_err(|e| self.threw(field, e.message()))?;
+        to_json(&result).map_err(|e| self.unrepresentable(field, e))
+    }
+
+    fn threw(&self, field: &str, message: &str) -> EvalError {
+        EvalError::query_evaluation(threw_cause(&self.inner.source, field, message))
+    }
+
+    fn unrepresentable(&self, field: &str, why: Unrepresentable) -> EvalError {
+        let source = &self.inner.source;
+        match why {
+            Unrepresentable::Function => EvalError::query_evaluation(format!(
+                "The JSONata expression '{source}' specified for the field '{field}' returned an unsupported result type."
+            )),
+            Unrepresentable::NonFinite(spelled) => {
+                self.threw(field, &format!("D1001: Number out of range: {spelled}"))
+            }
+            Unrepresentable::TooDeep => self.threw(
+                field,
+                &format!(
+                    "The result is nested more than {} levels deep",
+                    convert::MAX_RESULT_DEPTH
+                ),
+            ),
+        }
     }
 }
+
+/// `$states`: `input`, then `result` and `errorOutput` where the state has them, then
+/// `context`, the order AWS's documentation lists them in.
+fn states_value(bindings: &Bindings<'_>) -> JValue {
+    let mut states = JMap::default();
+    states.insert("input".to_owned(), to_jvalue(bindings.input));
+    if let Some(result) = bindings.result {
+        states.insert("result".to_owned(), to_jvalue(result));
+    }
+    if let Some(error_output) = bindings.error_output {
+        states.insert("errorOutput".to_owned(), to_jvalue(error_output));
+    }
+    states.insert("context".to_owned(), to_jvalue(bindings.context));
+    JValue::Object(Rc::new(states))
+}
+
+/// AWS's cause for an expression that raised an error. A JSONata error is
+/// `CODE: message` and follows as a sentence of its own; anything else follows a colon.
+fn threw_cause(source: &str, field: &str, message: &str) -> String {
+    let message = aws_wording(message);
+    let separator = if code_of(&message).is_some() {
+        ". "
+    } else {
+        ": "
+    };
+    format!(
+        "The JSONata expression '{source}' specified for the field '{field}' threw an error during evaluation{separator}{message}"
+    )
+}
+
+/// The engine's message as the reference implementation (and so AWS) words it: the
+/// JSONata code first (the engine sometimes puts a label such as `Invalid syntax: ` in
+/// front of it), and the reference's text where the two are known to differ.
+fn aws_wording(message: &str) -> String {
+    let message = match find_code(message) {
+        Some(at) => &message[at..],
+        None => message,
+    };
+    if message == "Unclosed comment" {
+        return "S0106: Comment has no closing tag".to_owned();
+    }
+    // The engine appends the callee (`…non-function: $f`); the reference does not.
+    if let Some(rest) = message.strip_prefix("T1006: Attempted to invoke a non-function")
+        && (rest.is_empty() || rest.starts_with(": "))
+    {
+        return "T1006: Attempted to invoke a non-function".to_owned();
+    }
+    message.to_owned()
+}
+
+/// Where the first JSONata code (`S0202:`) starts: at the beginning, or after a space.
+fn find_code(message: &str) -> Option<usize> {
+    let mut after_space = true;
+    for (i, c) in message.char_indices() {
+        if after_space && jsonata_core::evaluator::error_code_prefix(&message[i..]).is_some() {
+            return Some(i);
+        }
+        after_space = c == ' ';
+    }
+    None
+}
+
+/// The JSONata code of a message in AWS's wording, if it has one.
+fn code_of(message: &str) -> Option<&str> {
+    jsonata_core::evaluator::error_code_prefix(message)
+}
+
+/// `S0202: Expected …` → `Expected …`: AWS reports parse errors without the code.
+fn strip_code(message: &str) -> String {
+    let message = aws_wording(message);
+    match code_of(&message) {
+        Some(code) => message[code.len() + 1..].trim_start().to_owned(),
+        None => message,
+    }
+}
+
+/// The error an evaluator reports, as text with its JSONata code first when it has one.
+fn error_text(message: &str) -> String {
+    aws_wording(message)
+}
+
+#[cfg(test)]
+mod tests;
