@@ -16,6 +16,7 @@ mod functions;
 mod names;
 mod random;
 pub mod reference;
+mod wording;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -74,7 +75,7 @@ impl Expression {
     /// without its JSONata code (`Expected "]", got ","`).
     pub fn parse(source: &str) -> Result<Expression, String> {
         let source = source.trim();
-        let ast = jsonata_core::parser::parse(source).map_err(|e| strip_code(&e.to_string()))?;
+        let ast = jsonata_core::parser::parse(source).map_err(|e| parse_error_message(&e))?;
         Ok(Expression {
             inner: Arc::new(Compiled {
                 source: source.to_owned(),
@@ -102,6 +103,16 @@ impl Expression {
         entropy: &mut dyn Entropy,
         field: &str,
     ) -> Result<Option<Value>, EvalError> {
+        self.evaluate_within(bindings, entropy, field, EVALUATION_TIME_LIMIT_MS)
+    }
+
+    fn evaluate_within(
+        &self,
+        bindings: &Bindings<'_>,
+        entropy: &mut dyn Entropy,
+        field: &str,
+        time_limit_ms: u64,
+    ) -> Result<Option<Value>, EvalError> {
         let compiled = &*self.inner;
         let mut context = Context::new();
         let mut functions: Vec<&str> = Vec::new();
@@ -127,7 +138,7 @@ impl Expression {
             rng: SplitMix64::new(if draws_random { entropy.next_u64() } else { 0 }),
         }));
         let options = EvaluatorOptions {
-            timeout_ms: Some(EVALUATION_TIME_LIMIT_MS),
+            timeout_ms: Some(time_limit_ms),
             ..EvaluatorOptions::default()
         };
         let mut evaluator = Evaluator::with_options(context, options);
@@ -183,8 +194,8 @@ fn states_value(bindings: &Bindings<'_>) -> JValue {
 /// AWS's cause for an expression that raised an error. A JSONata error is
 /// `CODE: message` and follows as a sentence of its own; anything else follows a colon.
 fn threw_cause(source: &str, field: &str, message: &str) -> String {
-    let message = aws_wording(message);
-    let separator = if code_of(&message).is_some() {
+    let message = wording::reference_wording(message);
+    let separator = if wording::code_of(&message).is_some() {
         ". "
     } else {
         ": "
@@ -194,55 +205,13 @@ fn threw_cause(source: &str, field: &str, message: &str) -> String {
     )
 }
 
-/// The engine's message as the reference implementation (and so AWS) words it: the
-/// JSONata code first (the engine sometimes puts a label such as `Invalid syntax: ` in
-/// front of it), and the reference's text where the two are known to differ.
-fn aws_wording(message: &str) -> String {
-    let message = match find_code(message) {
-        Some(at) => &message[at..],
-        None => message,
-    };
-    if message == "Unclosed comment" {
-        return "S0106: Comment has no closing tag".to_owned();
-    }
-    // The engine appends the callee (`…non-function: $f`); the reference does not.
-    if let Some(rest) = message.strip_prefix("T1006: Attempted to invoke a non-function")
-        && (rest.is_empty() || rest.starts_with(": "))
-    {
-        return "T1006: Attempted to invoke a non-function".to_owned();
-    }
-    message.to_owned()
-}
-
-/// Where the first JSONata code (`S0202:`) starts: at the beginning, or after a space.
-fn find_code(message: &str) -> Option<usize> {
-    let mut after_space = true;
-    for (i, c) in message.char_indices() {
-        if after_space && jsonata_core::evaluator::error_code_prefix(&message[i..]).is_some() {
-            return Some(i);
-        }
-        after_space = c == ' ';
-    }
-    None
-}
-
-/// The JSONata code of a message in AWS's wording, if it has one.
-fn code_of(message: &str) -> Option<&str> {
-    jsonata_core::evaluator::error_code_prefix(message)
-}
-
 /// `S0202: Expected …` → `Expected …`: AWS reports parse errors without the code.
-fn strip_code(message: &str) -> String {
-    let message = aws_wording(message);
-    match code_of(&message) {
+fn parse_error_message(error: &jsonata_core::parser::ParserError) -> String {
+    let message = wording::reference_wording(&error.to_string());
+    match wording::code_of(&message) {
         Some(code) => message[code.len() + 1..].trim_start().to_owned(),
         None => message,
     }
-}
-
-/// The error an evaluator reports, as text with its JSONata code first when it has one.
-fn error_text(message: &str) -> String {
-    aws_wording(message)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub fn evaluate(
     limits: Limits,
 ) -> Result<Option<Value>, Failure> {
     let ast = jsonata_core::parser::parse(expression).map_err(|e| {
-        let message = super::error_text(&e.to_string());
+        let message = super::wording::reference_wording(&e.to_string());
         Failure {
             at_parse: true,
             code: code_of(&message),
@@ -58,7 +58,7 @@ pub fn evaluate(
     let result = Evaluator::with_options(context, options)
         .evaluate(&ast, &input)
         .map_err(|e| {
-            let message = super::error_text(e.message());
+            let message = super::wording::reference_wording(e.message());
             Failure {
                 at_parse: false,
                 code: code_of(&message),
@@ -82,5 +82,5 @@ pub fn evaluate(
 }
 
 fn code_of(message: &str) -> Option<String> {
-    super::code_of(message).map(str::to_owned)
+    super::wording::code_of(message).map(str::to_owned)
 }
