@@ -75,7 +75,9 @@ impl Expression {
     /// without its JSONata code (`Expected "]", got ","`).
     pub fn parse(source: &str) -> Result<Expression, String> {
         let source = source.trim();
-        let ast = jsonata_core::parser::parse(source).map_err(|e| parse_error_message(&e))?;
+        let ast = guarded(|| jsonata_core::parser::parse(source))
+            .ok_or_else(|| "The expression could not be parsed (internal parser error)".to_owned())?
+            .map_err(|e| parse_error_message(&e))?;
         Ok(Expression {
             inner: Arc::new(Compiled {
                 source: source.to_owned(),
@@ -107,6 +109,23 @@ impl Expression {
     }
 
     fn evaluate_within(
+        &self,
+        bindings: &Bindings<'_>,
+        entropy: &mut dyn Entropy,
+        field: &str,
+        time_limit_ms: u64,
+    ) -> Result<Option<Value>, EvalError> {
+        guarded(|| self.evaluate_unguarded(bindings, entropy, field, time_limit_ms)).unwrap_or_else(
+            || {
+                Err(EvalError::query_evaluation(format!(
+                    "The JSONata expression '{}' specified for the field '{field}' threw an internal error during evaluation.",
+                    self.inner.source
+                )))
+            },
+        )
+    }
+
+    fn evaluate_unguarded(
         &self,
         bindings: &Bindings<'_>,
         entropy: &mut dyn Entropy,
@@ -174,6 +193,19 @@ impl Expression {
             ),
         }
     }
+}
+
+/// Runs `f`, turning a panic into `None`.
+///
+/// The last line of defence that "no panic is reachable from user input" needs here:
+/// the engine is a large third-party crate, and fuzzing it found inputs that panic
+/// inside it (`$fromMillis(0, "[Y,*-99999999]")` overflows an integer multiplication in
+/// its picture parser). Everything an evaluation builds (evaluator, bindings, values) is
+/// created inside `f` and dropped while unwinding, so no state with broken invariants
+/// survives the panic. This relies on unwinding: a build with `panic = "abort"` would
+/// lose the guard.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
 /// `$states`: `input`, then `result` and `errorOutput` where the state has them, then

@@ -37,6 +37,23 @@ pub fn evaluate(
     bindings: &Map<String, Value>,
     limits: Limits,
 ) -> Result<Option<Value>, Failure> {
+    super::guarded(|| evaluate_unguarded(expression, input, bindings, limits)).unwrap_or_else(
+        || {
+            Err(Failure {
+                at_parse: false,
+                code: None,
+                message: "the engine panicked".to_owned(),
+            })
+        },
+    )
+}
+
+fn evaluate_unguarded(
+    expression: &str,
+    input: Option<&Value>,
+    bindings: &Map<String, Value>,
+    limits: Limits,
+) -> Result<Option<Value>, Failure> {
     let ast = jsonata_core::parser::parse(expression).map_err(|e| {
         let message = super::wording::reference_wording(&e.to_string());
         Failure {

@@ -637,3 +637,192 @@ fn single_pass_state_cases_from_the_asl_corpus() {
     }
     assert!(checked >= 45, "only {checked} corpus cases were checked");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces of JSONata, so that generated text often parses and reaches evaluation.
+    const PIECES: &[&str] = &[
+        "$states",
+        ".input",
+        ".context",
+        ".a",
+        ".b",
+        "[0]",
+        "[-1]",
+        "[",
+        "]",
+        "(",
+        ")",
+        "{",
+        "}",
+        ",",
+        ":",
+        ";",
+        ".",
+        "..",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "&",
+        "=",
+        "!=",
+        "<",
+        ">",
+        "<=",
+        "?",
+        "??",
+        "?:",
+        ":=",
+        "~>",
+        "|",
+        "^(",
+        "@",
+        "#",
+        "$x",
+        "$y",
+        "$",
+        "$$",
+        "a",
+        "b",
+        "'s'",
+        "\"t\"",
+        "0",
+        "1",
+        "2.5",
+        "-3",
+        "1e3",
+        "true",
+        "false",
+        "null",
+        "undefined",
+        "and",
+        "or",
+        "in",
+        "function($v){",
+        "function($v, $w)<n-n:n>{",
+        "$partition(",
+        "$range(",
+        "$hash(",
+        "$random(",
+        "$uuid(",
+        "$parse(",
+        "$now(",
+        "$millis(",
+        "$shuffle(",
+        "$eval(",
+        "$sum(",
+        "$map(",
+        "$filter(",
+        "$reduce(",
+        "$sort(",
+        "$string(",
+        "$number(",
+        "$keys(",
+        "$lookup(",
+        "$merge(",
+        "$split(",
+        "$match(",
+        "$replace(",
+        "$formatNumber(",
+        "$fromMillis(",
+        "$toMillis(",
+        "$each(",
+        "$sift(",
+        "$zip(",
+        "$single(",
+        "$error(",
+        "$assert(",
+        "'MD5'",
+        "'[Y]'",
+        "/a+/",
+        "/(/",
+        "**",
+        "*.",
+        "%.",
+        " ",
+        "\n",
+        "'{\"a\":[1,2]}'",
+        "[1..5]",
+        "[1,2,3]",
+        "{'k': 1}",
+    ];
+
+    fn expression_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    fn run(text: &str) {
+        let input = json!({"a": [1, 2, {"b": "x"}], "b": {"c": null}, "s": "text"});
+        let context = json!({"State": {"Name": "S"}});
+        let mut vars = Map::new();
+        vars.insert("x".into(), json!([3, 1, 2]));
+        vars.insert("y".into(), json!("{\"k\":1}"));
+        if let Ok(expr) = Expression::parse(text) {
+            let b = Bindings {
+                input: &input,
+                context: &context,
+                variables: &vars,
+                result: Some(&input),
+                error_output: None,
+            };
+            let _ = expr.evaluate_within(&b, &mut FakeEntropy::new(3), "Output", 200);
+        }
+        let _ = Expression::strip_template(text);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn on_expression_like_text(text in expression_like()) {
+            run(&text);
+        }
+
+        #[test]
+        fn on_arbitrary_text(text in "\\PC{0,40}") {
+            run(&text);
+        }
+
+        /// The picture languages are where fuzzing found the engine's panics. Widths stay
+        /// below 10^4 so a case cannot ask for a gigabyte string (see the report on
+        /// `$pad` and picture widths: those allocate as asked).
+        #[test]
+        fn on_pictures(
+            picture in "[\\[\\]YMDdFWwXxHhmsfPCEZz01239#,*\\-;.:nNoItaI]{0,14}",
+            function in proptest::sample::select(&[
+                "$fromMillis(1700000000123, p)", "$fromMillis(-5e12, p, '+1200')",
+                "$toMillis('2023-11-14', p)", "$formatInteger(n, p)", "$formatNumber(n, p)",
+                "$parseInteger('1234', p)", "$now(p)", "$formatNumber(n, p, {'decimal-separator': ','})",
+            ][..]),
+            n in proptest::sample::select(&["0", "-1", "123.456", "1e21", "-9e15", "0.0001"][..]),
+        ) {
+            prop_assume!(!picture.contains("99999"));
+            let text = format!("($p := '{picture}'; $n := {n}; {})",
+                function.replace("(p", "($p").replace(", p", ", $p").replace("(n", "($n"));
+            run(&text);
+        }
+    }
+
+    #[test]
+    fn engine_panics_become_errors() {
+        // Slices a string out of order inside the engine's picture parser (any build).
+        assert_eq!(
+            cause("$fromMillis(0, '[,X]')"),
+            "The JSONata expression '$fromMillis(0, '[,X]')' specified for the field 'Output' threw an internal error during evaluation."
+        );
+        assert!(cause("$now('[,X]')").ends_with("threw an internal error during evaluation."));
+        // Overflows an integer multiplication there (a panic only with overflow checks).
+        let c = cause("$fromMillis(0, '[Y,*-99999999]')");
+        assert!(
+            c.ends_with("threw an internal error during evaluation.")
+                || c.contains("threw an error during evaluation"),
+            "{c}"
+        );
+    }
+}
