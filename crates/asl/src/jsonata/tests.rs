@@ -790,11 +790,12 @@ mod never_panics {
         }
 
         /// The picture languages are where fuzzing found the engine's panics. Widths stay
-        /// below 10^4 so a case cannot ask for a gigabyte string (see the report on
-        /// `$pad` and picture widths: those allocate as asked).
+        /// below 10^4 and there are no roman numerals (`I`), so a case cannot ask for a
+        /// gigabyte string: the engine builds what it is asked for, and
+        /// `$formatInteger(1e21, 'I')` is 10^18 letters.
         #[test]
         fn on_pictures(
-            picture in "[\\[\\]YMDdFWwXxHhmsfPCEZz01239#,*\\-;.:nNoItaI]{0,14}",
+            picture in "[\\[\\]YMDdFWwXxHhmsfPCEZz01239#,*\\-;.:nNota]{0,14}",
             function in proptest::sample::select(&[
                 "$fromMillis(1700000000123, p)", "$fromMillis(-5e12, p, '+1200')",
                 "$toMillis('2023-11-14', p)", "$formatInteger(n, p)", "$formatNumber(n, p)",
