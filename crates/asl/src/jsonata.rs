@@ -11,6 +11,7 @@
 //! `$name`, six functions of AWS's own, and no `$eval` (AWS: "$eval is not available —
 //! use $parse instead"; calling it fails like calling any non-function, `T1006`).
 
+mod access;
 mod convert;
 mod functions;
 mod names;
@@ -40,6 +41,23 @@ use random::SplitMix64;
 /// evaluation too but does not document the figure.
 pub const EVALUATION_TIME_LIMIT_MS: u64 = 10_000;
 
+/// How an evaluation runs; tests change it, [`Expression::evaluate`] uses the default.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    time_limit_ms: u64,
+    /// Convert only what the expression can read (see [`access`]).
+    prune: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            time_limit_ms: EVALUATION_TIME_LIMIT_MS,
+            prune: true,
+        }
+    }
+}
+
 /// A compiled JSONata expression. `Send + Sync`: a state machine is shared across threads.
 #[derive(Clone)]
 pub struct Expression {
@@ -52,6 +70,8 @@ struct Compiled {
     ast: AstNode,
     /// Every `$name` the source mentions (see [`names`]).
     names: Vec<String>,
+    /// What the expression can read of each value it mentions (see [`access`]).
+    reads: access::Reads,
 }
 
 impl std::fmt::Debug for Expression {
@@ -81,6 +101,7 @@ impl Expression {
         Ok(Expression {
             inner: Arc::new(Compiled {
                 source: source.to_owned(),
+                reads: access::Reads::of(&ast),
                 ast,
                 names: names::referenced_names(source),
             }),
@@ -105,7 +126,7 @@ impl Expression {
         entropy: &mut dyn Entropy,
         field: &str,
     ) -> Result<Option<Value>, EvalError> {
-        self.evaluate_within(bindings, entropy, field, EVALUATION_TIME_LIMIT_MS)
+        self.evaluate_within(bindings, entropy, field, Tuning::default())
     }
 
     fn evaluate_within(
@@ -113,9 +134,9 @@ impl Expression {
         bindings: &Bindings<'_>,
         entropy: &mut dyn Entropy,
         field: &str,
-        time_limit_ms: u64,
+        tuning: Tuning,
     ) -> Result<Option<Value>, EvalError> {
-        guarded(|| self.evaluate_unguarded(bindings, entropy, field, time_limit_ms)).unwrap_or_else(
+        guarded(|| self.evaluate_unguarded(bindings, entropy, field, tuning)).unwrap_or_else(
             || {
                 Err(EvalError::query_evaluation(format!(
                     "The JSONata expression '{}' specified for the field '{field}' threw an internal error during evaluation.",
@@ -130,19 +151,26 @@ impl Expression {
         bindings: &Bindings<'_>,
         entropy: &mut dyn Entropy,
         field: &str,
-        time_limit_ms: u64,
+        tuning: Tuning,
     ) -> Result<Option<Value>, EvalError> {
         let compiled = &*self.inner;
+        let reads = |name: &str| {
+            if tuning.prune {
+                compiled.reads.of_name(name)
+            } else {
+                None
+            }
+        };
         let mut context = Context::new();
         let mut functions: Vec<&str> = Vec::new();
         let (mut reads_clock, mut draws_random) = (false, false);
         for name in &compiled.names {
             if name == "states" {
-                context.bind(name.clone(), states_value(bindings));
+                context.bind(name.clone(), states_value(bindings, reads(name)));
             } else if let Some(value) = bindings.variables.get(name) {
                 // A workflow variable shadows a function of the same name, as any
                 // JSONata binding does.
-                context.bind(name.clone(), to_jvalue(value));
+                context.bind(name.clone(), access::bind(value, reads(name)));
             } else if name == "eval" {
                 // Binding the name to nothing makes `$eval(…)` a call of a non-function.
                 context.bind(name.clone(), JValue::Undefined);
@@ -157,7 +185,7 @@ impl Expression {
             rng: SplitMix64::new(if draws_random { entropy.next_u64() } else { 0 }),
         }));
         let options = EvaluatorOptions {
-            timeout_ms: Some(time_limit_ms),
+            timeout_ms: Some(tuning.time_limit_ms),
             ..EvaluatorOptions::default()
         };
         let mut evaluator = Evaluator::with_options(context, options);
@@ -209,17 +237,27 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
 }
 
 /// `$states`: `input`, then `result` and `errorOutput` where the state has them, then
-/// `context`, the order AWS's documentation lists them in.
-fn states_value(bindings: &Bindings<'_>) -> JValue {
+/// `context`, the order AWS's documentation lists them in. With `reads`, only the parts
+/// the expression can reach.
+fn states_value(bindings: &Bindings<'_>, reads: Option<&access::Trie>) -> JValue {
+    let parts = [
+        ("input", Some(bindings.input)),
+        ("result", bindings.result),
+        ("errorOutput", bindings.error_output),
+        ("context", Some(bindings.context)),
+    ];
     let mut states = JMap::default();
-    states.insert("input".to_owned(), to_jvalue(bindings.input));
-    if let Some(result) = bindings.result {
-        states.insert("result".to_owned(), to_jvalue(result));
+    for (key, value) in parts {
+        let Some(value) = value else { continue };
+        let bound = match reads {
+            None => to_jvalue(value),
+            Some(trie) => match trie.child(key) {
+                Some(sub) => access::bind(value, Some(sub)),
+                None => continue,
+            },
+        };
+        states.insert(key.to_owned(), bound);
     }
-    if let Some(error_output) = bindings.error_output {
-        states.insert("errorOutput".to_owned(), to_jvalue(error_output));
-    }
-    states.insert("context".to_owned(), to_jvalue(bindings.context));
     JValue::Object(Rc::new(states))
 }
 

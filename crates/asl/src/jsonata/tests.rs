@@ -518,7 +518,10 @@ fn a_runaway_expression_stops_at_the_time_limit() {
             &bindings(&input, &context, &NoVariables),
             &mut FakeEntropy::new(0),
             "Output",
-            100,
+            Tuning {
+                time_limit_ms: 100,
+                prune: true,
+            },
         )
         .unwrap_err();
     assert!(err.cause.contains("D1012"), "{}", err.cause);
@@ -771,7 +774,11 @@ mod never_panics {
                 result: Some(&input),
                 error_output: None,
             };
-            let _ = expr.evaluate_within(&b, &mut FakeEntropy::new(3), "Output", 200);
+            let tuning = Tuning {
+                time_limit_ms: 200,
+                prune: true,
+            };
+            let _ = expr.evaluate_within(&b, &mut FakeEntropy::new(3), "Output", tuning);
         }
         let _ = Expression::strip_template(text);
     }
@@ -807,6 +814,140 @@ mod never_panics {
             let text = format!("($p := '{picture}'; $n := {n}; {})",
                 function.replace("(p", "($p").replace(", p", ", $p").replace("(n", "($n"));
             run(&text);
+        }
+    }
+
+    /// Expressions that read `$states` and variables in many ways: paths with
+    /// predicates, bindings, wildcards and parents, inside function calls and operators.
+    fn reading_expression() -> impl Strategy<Value = String> {
+        let root = proptest::sample::select(
+            &[
+                "$states.input",
+                "$states.context",
+                "$states.result",
+                "$states",
+                "$x",
+                "$y",
+                "$states.input.items",
+                "$x.items",
+                "$states.context.Map.Item.Value",
+            ][..],
+        );
+        let step = proptest::sample::select(
+            &[
+                ".a",
+                ".b",
+                ".c",
+                ".items",
+                ".name",
+                ".n",
+                ".k",
+                ".input",
+                ".Value",
+                "[0]",
+                "[-1]",
+                "[n > 1]",
+                "[]",
+                "@$e",
+                "#$i",
+                ".*",
+                ".**",
+                ".%",
+                ".(n)",
+                "^(n)",
+                ".$string()",
+                "{name: n}",
+                ".{'v': $}",
+                "[name]",
+            ][..],
+        );
+        let leaf = prop_oneof![
+            4 => (root, proptest::collection::vec(step, 0..4))
+                .prop_map(|(r, steps)| format!("{r}{}", steps.concat())),
+            1 => proptest::sample::select(&["1", "'s'", "[1, 2]", "$e", "$i", "null"][..])
+                .prop_map(str::to_owned),
+        ];
+        leaf.prop_recursive(3, 24, 3, |inner| {
+            let unary = proptest::sample::select(
+                &[
+                    "$count(§)",
+                    "$keys(§)",
+                    "$string(§)",
+                    "$sum(§)",
+                    "$exists(§)",
+                    "$type(§)",
+                    "$map(§, function($v){$v.name})",
+                    "$lookup(§, 'a')",
+                    "$merge(§)",
+                    "$reverse(§)",
+                    "$each(§, function($v, $k){$k})",
+                    "$spread(§)",
+                    "$sift(§, function($v){$v})",
+                    "$distinct(§)",
+                    "§ ~> $string()",
+                    "[§]",
+                    "{'o': §}",
+                    "§.name",
+                    "§[0]",
+                    "($z := §; $z.a)",
+                    "$filter(§, function($v){$v.n > 1})",
+                ][..],
+            );
+            let binary = proptest::sample::select(
+                &[
+                    "(§ + §)",
+                    "(§ & §)",
+                    "(§ = §)",
+                    "(§ and §)",
+                    "[§, §]",
+                    "$zip(§, §)",
+                    "$append(§, §)",
+                ][..],
+            );
+            prop_oneof![
+                (unary, inner.clone()).prop_map(|(f, a)| f.replace('§', &a)),
+                (binary, inner.clone(), inner.clone())
+                    .prop_map(|(f, a, b)| f.replacen('§', &a, 1).replacen('§', &b, 1)),
+                (inner.clone(), inner.clone(), inner)
+                    .prop_map(|(a, b, c)| format!("({a} ? {b} : {c})")),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Converting only what an expression can read never changes its result.
+        #[test]
+        fn pruned_bindings_give_the_same_results(text in reading_expression()) {
+            // A few generated texts are not valid (a `%` with no parent to reach).
+            let Ok(expr) = Expression::parse(&text) else { return Ok(()) };
+            let input = json!({
+                "a": {"b": [1, {"c": 2}], "c": "s"},
+                "items": [{"name": "x", "n": 1, "k": [1, 2]}, [{"name": "y", "n": 2}], {"n": 3}, 4],
+                "name": "top", "n": 2, "k": {"a": 1, "b": 2}
+            });
+            let context = json!({"Execution": {"Input": {"a": 1}}, "Map": {"Item": {"Value": {"a": 5}}}});
+            let result = json!([{"a": 1, "name": "r"}, {"a": 2}]);
+            let mut vars = Map::new();
+            vars.insert("x".into(), json!({"k": {"a": [1, 2]}, "b": 3, "items": [{"name": "v"}]}));
+            vars.insert("y".into(), json!([{"k": 1}, {"k": 2, "name": "w"}]));
+            let b = Bindings {
+                input: &input,
+                context: &context,
+                variables: &vars,
+                result: Some(&result),
+                error_output: None,
+            };
+            let run = |prune| {
+                expr.evaluate_within(
+                    &b,
+                    &mut FakeEntropy::new(3),
+                    "Output",
+                    Tuning { time_limit_ms: 2000, prune },
+                )
+            };
+            prop_assert_eq!(run(true), run(false), "{}", text);
         }
     }
 
