@@ -113,6 +113,14 @@ impl Expression {
         &self.inner.source
     }
 
+    /// Field names (and `$`, `$$`) the expression reads at its top level, where Step
+    /// Functions has no context item. AWS refuses each at definition time:
+    /// `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not
+    /// supported.` (wording measured on AWS for names; not known for `$` and `$$`).
+    pub fn top_level_references(&self) -> Vec<String> {
+        access::top_level_references(&self.inner.ast)
+    }
+
     /// Whether the expression mentions `$states` (and so may read the context object).
     pub fn uses_states(&self) -> bool {
         self.inner.names.iter().any(|n| n == "states")

@@ -377,3 +377,131 @@ mod tests {
         );
     }
 }
+
+/// The field names (and `$`, `$$`) an expression reads from the context item at its top
+/// level, where Step Functions gives it none. AWS refuses such a definition
+/// (`UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not
+/// supported.`). Only positions evaluated against the top-level context are searched:
+/// operands, function arguments, blocks, constructors, and the first step of a path;
+/// not later steps, predicates, lambda bodies or transform clauses, whose context is
+/// something else. A tree too deep to walk reports what was found before the limit.
+pub(crate) fn top_level_references(ast: &AstNode) -> Vec<String> {
+    let mut found = Vec::new();
+    top_level(ast, 0, &mut found);
+    found
+}
+
+fn top_level(node: &AstNode, depth: usize, found: &mut Vec<String>) {
+    if depth > MAX_WALK_DEPTH {
+        return;
+    }
+    let d = depth + 1;
+    let mut note = |name: &str| {
+        if !found.iter().any(|f| f == name) {
+            found.push(name.to_owned());
+        }
+    };
+    match node {
+        AstNode::Path { steps } => match steps.first().map(|s| &s.node) {
+            Some(AstNode::Name(name)) => note(name),
+            Some(AstNode::Variable(name)) if name.is_empty() => note("$"),
+            Some(AstNode::ParentVariable(name)) if name.is_empty() => note("$$"),
+            Some(first) => top_level(first, d, found),
+            None => {}
+        },
+        AstNode::Name(name) => note(name),
+        AstNode::Variable(name) if name.is_empty() => note("$"),
+        AstNode::ParentVariable(name) if name.is_empty() => note("$$"),
+        AstNode::Binary { lhs, rhs, .. } => {
+            top_level(lhs, d, found);
+            top_level(rhs, d, found);
+        }
+        AstNode::Unary { operand, .. } => top_level(operand, d, found),
+        AstNode::FunctionApplication(inner) => top_level(inner, d, found),
+        AstNode::Function { args, .. } => {
+            for a in args {
+                top_level(a, d, found);
+            }
+        }
+        AstNode::Call { procedure, args } => {
+            top_level(procedure, d, found);
+            for a in args {
+                top_level(a, d, found);
+            }
+        }
+        AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
+            for i in items {
+                top_level(i, d, found);
+            }
+        }
+        AstNode::Object(pairs) => {
+            for (k, v) in pairs {
+                top_level(k, d, found);
+                top_level(v, d, found);
+            }
+        }
+        AstNode::Conditional {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
+            top_level(condition, d, found);
+            top_level(then_branch, d, found);
+            if let Some(e) = else_branch {
+                top_level(e, d, found);
+            }
+        }
+        AstNode::ObjectTransform { input, .. } | AstNode::Sort { input, .. } => {
+            top_level(input, d, found);
+        }
+        AstNode::Lambda { .. }
+        | AstNode::Transform { .. }
+        | AstNode::Variable(_)
+        | AstNode::ParentVariable(_)
+        | AstNode::String(_)
+        | AstNode::Number(_)
+        | AstNode::Boolean(_)
+        | AstNode::Null
+        | AstNode::Undefined
+        | AstNode::Placeholder
+        | AstNode::Regex { .. }
+        | AstNode::Wildcard
+        | AstNode::Descendant
+        | AstNode::Parent(_) => {}
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod top_level_tests {
+    use super::*;
+
+    fn refs(source: &str) -> Vec<String> {
+        top_level_references(&jsonata_core::parser::parse(source).unwrap())
+    }
+
+    #[test]
+    fn bare_names_and_roots_at_the_top_level_are_found() {
+        assert_eq!(refs("phone"), ["phone"]);
+        assert_eq!(refs("{'a': phone, 'b': a.b}"), ["phone", "a"]);
+        assert_eq!(refs("$count(items) + $"), ["items", "$"]);
+        assert_eq!(refs("$$.a"), ["$$"]);
+        assert_eq!(refs("($x := name; $x)"), ["name"]);
+        assert_eq!(refs("a ? b : 'c'"), ["a", "b"]);
+    }
+
+    #[test]
+    fn names_under_another_context_are_not() {
+        for source in [
+            "$states.input.phone",
+            "$states.input.{'x': phone}",
+            "$states.input[name = 'x']",
+            "$map($states.input.items, function($v){ name })",
+            "$states.input^(name)",
+            "$x.y",
+            "'phone'",
+        ] {
+            assert!(refs(source).is_empty(), "{source}: {:?}", refs(source));
+        }
+    }
+}

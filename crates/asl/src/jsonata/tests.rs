@@ -968,3 +968,50 @@ mod never_panics {
         );
     }
 }
+
+/// Every JSONata expression in a definition AWS accepted parses, and none reads a
+/// top-level field (AWS would have refused the definition).
+#[test]
+fn corpus_expressions_parse_and_read_no_top_level_fields() {
+    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+    let mut dirs = vec![asl_corpus().join("pure"), asl_corpus().join("with_lambda")];
+    let mut checked = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let case: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if !matches!(case["query_language"].as_str(), Some("JSONata" | "mixed")) {
+                continue;
+            }
+            let mut all = Vec::new();
+            strings(&case["definition"], &mut all);
+            for s in all {
+                let Some(src) = Expression::strip_template(s) else {
+                    continue;
+                };
+                let expr = Expression::parse(src)
+                    .unwrap_or_else(|e| panic!("{}: {src}: {e}", path.display()));
+                assert!(
+                    expr.top_level_references().is_empty(),
+                    "{}: {src}: {:?}",
+                    path.display(),
+                    expr.top_level_references()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} expressions");
+}
