@@ -208,7 +208,11 @@ impl Expression {
     }
 
     fn threw(&self, field: &str, message: &str) -> EvalError {
-        EvalError::query_evaluation(threw_cause(&self.inner.source, field, message))
+        EvalError::query_evaluation(threw_cause(
+            &self.inner.source,
+            field,
+            &wording::reference_wording_for(message, self.inner.reads.sole_builtin()),
+        ))
     }
 
     fn unrepresentable(&self, field: &str, why: Unrepresentable) -> EvalError {
@@ -269,11 +273,11 @@ fn states_value(bindings: &Bindings<'_>, reads: Option<&access::Trie>) -> JValue
     JValue::Object(Rc::new(states))
 }
 
-/// AWS's cause for an expression that raised an error. A JSONata error is
+/// AWS's cause for an expression that raised an error (`message` already in the
+/// reference's words). A JSONata error is
 /// `CODE: message` and follows as a sentence of its own; anything else follows a colon.
 fn threw_cause(source: &str, field: &str, message: &str) -> String {
-    let message = wording::reference_wording(message);
-    let separator = if wording::code_of(&message).is_some() {
+    let separator = if wording::code_of(message).is_some() {
         ". "
     } else {
         ": "

@@ -27,6 +27,7 @@ use super::convert::to_jvalue;
 pub(crate) struct Reads {
     /// `None`: the analysis gave up; every value is read whole.
     by_name: Option<Vec<(String, Trie)>>,
+    sole_builtin: Option<String>,
 }
 
 /// The field paths read under one value.
@@ -63,6 +64,75 @@ impl Trie {
     }
 }
 
+/// JSONata's built-in functions, the ones whose arguments are checked against a
+/// signature by the engine.
+const BUILTINS: &[&str] = &[
+    "abs",
+    "append",
+    "assert",
+    "average",
+    "base64decode",
+    "base64encode",
+    "boolean",
+    "ceil",
+    "contains",
+    "count",
+    "decodeUrl",
+    "decodeUrlComponent",
+    "distinct",
+    "each",
+    "encodeUrl",
+    "encodeUrlComponent",
+    "error",
+    "eval",
+    "exists",
+    "filter",
+    "floor",
+    "formatBase",
+    "formatInteger",
+    "formatNumber",
+    "fromMillis",
+    "join",
+    "keys",
+    "length",
+    "lookup",
+    "lowercase",
+    "map",
+    "match",
+    "max",
+    "merge",
+    "millis",
+    "min",
+    "not",
+    "now",
+    "number",
+    "pad",
+    "parseInteger",
+    "power",
+    "random",
+    "reduce",
+    "replace",
+    "reverse",
+    "round",
+    "shuffle",
+    "sift",
+    "single",
+    "sort",
+    "split",
+    "spread",
+    "sqrt",
+    "string",
+    "substring",
+    "substringAfter",
+    "substringBefore",
+    "sum",
+    "toMillis",
+    "trim",
+    "type",
+    "uppercase",
+    "zip",
+];
+
 /// Deeper syntax trees are not analysed (every value is then converted whole).
 const MAX_WALK_DEPTH: usize = 200;
 
@@ -71,11 +141,24 @@ impl Reads {
         let mut walk = Walk {
             reads: Vec::new(),
             gave_up: false,
+            builtins: Vec::new(),
+            typed_lambda: false,
         };
         walk.node(ast, 0);
+        let sole_builtin = match (walk.gave_up, walk.typed_lambda, walk.builtins.as_slice()) {
+            (false, false, [only]) => Some(only.clone()),
+            _ => None,
+        };
         Reads {
             by_name: (!walk.gave_up).then_some(walk.reads),
+            sole_builtin,
         }
+    }
+
+    /// The one built-in function the expression uses, when it uses exactly one (and
+    /// defines no function with a signature): the function any signature error is about.
+    pub(crate) fn sole_builtin(&self) -> Option<&str> {
+        self.sole_builtin.as_deref()
     }
 
     /// What is read of variable `name`; `None` means the whole value.
@@ -92,10 +175,23 @@ impl Reads {
 struct Walk {
     reads: Vec<(String, Trie)>,
     gave_up: bool,
+    /// Built-in functions the expression calls or passes around.
+    builtins: Vec<String>,
+    /// Whether it defines a function with a signature (whose errors look alike).
+    typed_lambda: bool,
 }
 
 impl Walk {
+    fn builtin(&mut self, name: &str) {
+        if !self.builtins.iter().any(|b| b == name) {
+            self.builtins.push(name.to_owned());
+        }
+    }
+
     fn read(&mut self, name: &str, path: &[&str]) {
+        if BUILTINS.contains(&name) {
+            self.builtin(name);
+        }
         match self.reads.iter_mut().find(|(n, _)| n == name) {
             Some((_, trie)) => trie.add(path),
             None => {
@@ -139,7 +235,12 @@ impl Walk {
                 self.node(procedure, d);
                 self.nodes(args, d);
             }
-            AstNode::Lambda { body, .. } => self.node(body, d),
+            AstNode::Lambda {
+                body, signature, ..
+            } => {
+                self.typed_lambda |= signature.is_some();
+                self.node(body, d);
+            }
             AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
                 self.nodes(items, d);
             }

@@ -72,10 +72,13 @@ fn evaluate_unguarded(
         ..EvaluatorOptions::default()
     };
     let input = input.map_or(JValue::Undefined, to_jvalue);
+    let function = super::access::Reads::of(&ast)
+        .sole_builtin()
+        .map(str::to_owned);
     let result = Evaluator::with_options(context, options)
         .evaluate(&ast, &input)
         .map_err(|e| {
-            let message = super::wording::reference_wording(e.message());
+            let message = super::wording::reference_wording_for(e.message(), function.as_deref());
             Failure {
                 at_parse: false,
                 code: code_of(&message),

@@ -258,6 +258,15 @@ fn errors_use_aws_causes() {
         tail("$number('x')"),
         "D3030: Unable to cast value to a number: \"x\""
     );
+    // Measured on AWS (and jsonata-js's text).
+    assert_eq!(
+        tail("$sum(['a'])"),
+        "T0412: Argument 1 of function \"sum\" must be an array of \"numbers\""
+    );
+    assert_eq!(
+        tail("$uppercase(1)"),
+        "T0410: Argument 1 of function \"uppercase\" does not match function signature"
+    );
 }
 
 #[test]

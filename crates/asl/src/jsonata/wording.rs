@@ -16,6 +16,73 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 /// The engine's message as the reference words it, code first when it has one.
+/// `function` names the one built-in function the expression calls, if it calls
+/// exactly one: the engine's signature errors do not say which function failed.
+pub(crate) fn reference_wording_for(message: &str, function: Option<&str>) -> String {
+    let message = reference_wording(message);
+    match (code_of(&message), function) {
+        (Some(code @ ("T0410" | "T0412")), Some(function)) => {
+            let text = message[code.len() + 1..].trim_start();
+            match signature_error(code, text, function) {
+                Some(text) => format!("{code}: {text}"),
+                None => message,
+            }
+        }
+        _ => message,
+    }
+}
+
+/// `Argument 1 must be String` → `Argument 1 of function "uppercase" does not match
+/// function signature`; `Argument 1 must be an array of Number` → `Argument 1 of
+/// function "sum" must be an array of "numbers"`.
+fn signature_error(code: &str, text: &str, function: &str) -> Option<String> {
+    static SHAPES: OnceLock<Option<[Regex; 2]>> = OnceLock::new();
+    let [argument, count] = SHAPES
+        .get_or_init(|| {
+            Some([
+                Regex::new(
+                    r"^Argument (\d+)(?: of function \S*)? must be (?:an array of (\w+)|.*)$",
+                )
+                .ok()?,
+                Regex::new(r"^Argument count mismatch: expected (\d+), got (\d+)$").ok()?,
+            ])
+        })
+        .as_ref()?;
+    let function = quote(function);
+    if let Some(caps) = argument.captures(text) {
+        let index = caps.get(1)?.as_str();
+        return Some(match (code, caps.get(2)) {
+            ("T0412", Some(item)) => {
+                let plural = match item.as_str() {
+                    "Number" => "numbers",
+                    "String" => "strings",
+                    "Boolean" => "booleans",
+                    "Object" => "objects",
+                    "Array" => "arrays",
+                    "Function" => "functions",
+                    _ => return None,
+                };
+                format!("Argument {index} of function {function} must be an array of \"{plural}\"")
+            }
+            _ => {
+                format!("Argument {index} of function {function} does not match function signature")
+            }
+        });
+    }
+    let caps = count.captures(text)?;
+    let expected: usize = caps.get(1)?.as_str().parse().ok()?;
+    let got: usize = caps.get(2)?.as_str().parse().ok()?;
+    let index = if got > expected {
+        expected + 1
+    } else {
+        got + 1
+    };
+    Some(format!(
+        "Argument {index} of function {function} does not match function signature"
+    ))
+}
+
+/// The engine's message as the reference words it, code first when it has one.
 pub(crate) fn reference_wording(message: &str) -> String {
     let message = match find_code(message) {
         Some(at) => &message[at..],
@@ -277,6 +344,25 @@ mod tests {
             "D3100: The radix of the formatBase function must be between 2 and 36.  It was given 1"
         );
         assert_eq!(reference_wording("no code here"), "no code here");
+        assert_eq!(
+            reference_wording_for("T0412: Argument 1 must be an array of Number", Some("sum")),
+            r#"T0412: Argument 1 of function "sum" must be an array of "numbers""#
+        );
+        assert_eq!(
+            reference_wording_for("T0410: Argument 1 must be String", Some("uppercase")),
+            r#"T0410: Argument 1 of function "uppercase" does not match function signature"#
+        );
+        assert_eq!(
+            reference_wording_for(
+                "T0410: Argument count mismatch: expected 1, got 2",
+                Some("sum")
+            ),
+            r#"T0410: Argument 2 of function "sum" does not match function signature"#
+        );
+        assert_eq!(
+            reference_wording_for("T0410: Argument 1 must be String", None),
+            "T0410: Argument 1 must be String"
+        );
         assert_eq!(
             reference_wording("Unclosed comment"),
             "S0106: Comment has no closing tag"
