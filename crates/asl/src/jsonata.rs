@@ -64,6 +64,12 @@ pub struct Expression {
     inner: Arc<Compiled>,
 }
 
+// The engine's values are `Rc`, its syntax tree is not: keep it that way on upgrades.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Expression>();
+};
+
 struct Compiled {
     /// As written between the delimiters, trimmed; AWS quotes it this way in causes.
     source: String,
@@ -121,9 +127,16 @@ impl Expression {
         access::top_level_references(&self.inner.ast)
     }
 
-    /// Whether the expression mentions `$states` (and so may read the context object).
-    pub fn uses_states(&self) -> bool {
-        self.inner.names.iter().any(|n| n == "states")
+    /// Whether evaluating may read `$states.context`, so the interpreter can skip
+    /// building the context object for expressions that never look at it.
+    pub fn uses_context(&self) -> bool {
+        if !self.inner.names.iter().any(|n| n == "states") {
+            return false;
+        }
+        match self.inner.reads.of_name("states") {
+            None => true,
+            Some(reads) => reads.child("context").is_some(),
+        }
     }
 
     /// Evaluates; `Ok(None)` means the result is undefined. Errors are

@@ -115,6 +115,17 @@ fn expression_is_send_sync_clone_debug() {
 }
 
 #[test]
+fn uses_context_only_when_states_context_can_be_read() {
+    let uses = |s: &str| Expression::parse(s).unwrap().uses_context();
+    assert!(!uses("$states.input.a + $x"));
+    assert!(!uses("1 + 1"));
+    assert!(uses("$states.context.Execution.Id"));
+    assert!(uses("$states"));
+    assert!(uses("$keys($states)"));
+    assert!(!uses("$states.result.a"));
+}
+
+#[test]
 fn strip_template_needs_the_delimiters_at_the_very_ends() {
     assert_eq!(Expression::strip_template("{% $x %}"), Some("$x"));
     assert_eq!(Expression::strip_template("{%$x%}"), Some("$x"));
