@@ -2,4 +2,5 @@
 
 mod asl_conformance;
 mod asl_validation;
+mod jsonata_suite;
 mod support;
