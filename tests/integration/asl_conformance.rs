@@ -2,6 +2,9 @@
 //! through the interpreter and compares status, output, error, cause and history with
 //! what AWS recorded.
 
+// Printing the case being run is how a crash inside one case is found.
+#![allow(clippy::print_stdout)]
+
 use baton_asl::{ParseOptions, parse_definition_value};
 use baton_exec::{ExecutionIdentity, ExecutionStatus, Failure, Outcome, TaskRequest};
 use baton_runtime::lambda::{

@@ -142,6 +142,15 @@ pub fn is_placeholder(s: &str) -> bool {
     if WORDS.contains(&s) {
         return true;
     }
+    // Labels like `stateExitedEventDetails.output` stand for a recorded field's value.
+    if let Some((head, tail)) = s.split_once("EventDetails.")
+        && !head.is_empty()
+        && head.chars().all(|c| c.is_ascii_alphabetic())
+        && !tail.is_empty()
+        && tail.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return true;
+    }
     // `<name>` / `<name:N>` labels, anywhere in the string.
     if let Some(open) = s.find('<')
         && s[open..].contains('>')

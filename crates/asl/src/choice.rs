@@ -190,7 +190,10 @@ impl ChoiceRule {
         match self {
             ChoiceRule::Rule(rule) => rule.evaluate(bindings),
             ChoiceRule::Condition { template, field } => {
-                match template.evaluate(bindings, entropy, field)? {
+                match template
+                    .evaluate(bindings, entropy, field)
+                    .map_err(|e| e.at(field))?
+                {
                     Value::Bool(b) => Ok(b),
                     other => Err(EvalError::query_evaluation(match template {
                         Template::Jsonata(expr) => format!(

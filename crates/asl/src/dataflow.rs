@@ -37,6 +37,7 @@ pub fn check_payload_size(name: &str, serialized_len: usize) -> Result<(), EvalE
             cause: format!(
                 "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
             ),
+            location: None,
         })
     } else {
         Ok(())
@@ -407,6 +408,7 @@ fn unexpected_type(expr: &Expression, field: &str, expected: &str, value: &Value
         json_type(value),
         to_json_text(value)
     ))
+    .at(field)
 }
 
 /// A `…Path` field that must reference an integer (`MaxConcurrencyPath`,

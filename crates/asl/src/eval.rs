@@ -68,6 +68,9 @@ pub trait Entropy {
 pub struct EvalError {
     pub error: String,
     pub cause: String,
+    /// The field the error is about (`Output/result`, `Items`, `Timestamp`), which AWS
+    /// reports as `EvaluationFailed.location` for query errors.
+    pub location: Option<String>,
 }
 
 impl EvalError {
@@ -75,6 +78,7 @@ impl EvalError {
         EvalError {
             error: crate::error_name::STATES_RUNTIME.to_owned(),
             cause: cause.into(),
+            location: None,
         }
     }
 
@@ -82,7 +86,16 @@ impl EvalError {
         EvalError {
             error: crate::error_name::STATES_QUERY_EVALUATION_ERROR.to_owned(),
             cause: cause.into(),
+            location: None,
         }
+    }
+
+    /// Names the field the error is about, unless a more precise one is already set.
+    pub fn at(mut self, location: &str) -> Self {
+        if self.location.is_none() {
+            self.location = Some(location.to_owned());
+        }
+        self
     }
 }
 

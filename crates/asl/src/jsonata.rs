@@ -148,6 +148,7 @@ impl Expression {
         field: &str,
     ) -> Result<Option<Value>, EvalError> {
         self.evaluate_within(bindings, entropy, field, Tuning::default())
+            .map_err(|e| e.at(field))
     }
 
     fn evaluate_within(

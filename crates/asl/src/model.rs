@@ -330,8 +330,9 @@ pub struct Map {
     pub mode: ProcessorMode,
     /// `ProcessorConfig.ExecutionType` for distributed maps.
     pub execution_type: Option<ExecutionType>,
-    /// `ItemsPath` (JSONPath) or `Items` (JSONata: an expression or a literal array).
-    pub items: Option<Dynamic<Value>>,
+    /// `ItemsPath` (JSONPath) or `Items` (JSONata: an expression, or a literal array
+    /// whose elements may hold expressions).
+    pub items: Option<MapItems>,
     /// `ItemSelector`, or the legacy `Parameters` on a Map.
     pub item_selector: Option<Template>,
     /// `ItemReader`, kept as a template: its `Resource`, `ReaderConfig` and `Parameters`/`Arguments`.
@@ -348,6 +349,15 @@ pub struct Map {
     pub tolerated_failure_count: Option<Dynamic<u64>>,
     /// `Label` (distributed maps).
     pub label: Option<String>,
+}
+
+/// Where a Map's items come from.
+#[derive(Debug, Clone)]
+pub enum MapItems {
+    /// `ItemsPath`.
+    Path(Path),
+    /// JSONata `Items`; it must evaluate to an array.
+    Template(Template),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

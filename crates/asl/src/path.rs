@@ -250,6 +250,7 @@ impl ReferencePath {
                     self.text,
                     to_json_text(&target)
                 ),
+                location: None,
             });
         }
         let mut target = target;

@@ -201,6 +201,7 @@ pub fn undefined_error(expr: &Expression, field: &str) -> EvalError {
         expr.source(),
         field
     ))
+    .at(field)
 }
 
 /// Where in the definition a template node sits, kept as a chain of borrowed segments so

@@ -140,6 +140,10 @@ pub struct Active {
     /// The state's input as received (before `InputPath`): `ResultPath` merges into it.
     pub raw_input: Value,
     pub entered_event_id: u64,
+    /// The `previousEventId` of the entered event; a top-level `EvaluationFailed`
+    /// points back to it.
+    #[serde(default)]
+    pub entered_previous_event_id: u64,
     pub entered_millis: i64,
     /// Attempts used per retrier (index = position in `Retry`).
     pub retry_attempts: Vec<u64>,

@@ -515,6 +515,7 @@ impl<'a> Run<'a> {
     fn enter(&mut self, fid: FrameId, state_id: StateId, input: Value) {
         let state = self.state(fid, state_id);
         self.exec.transitions += 1;
+        let entered_prev = self.frame(fid).map(|f| f.last_event_id).unwrap_or(0);
         let entered = self.record_in(
             fid,
             EventDetails::StateEntered {
@@ -527,6 +528,7 @@ impl<'a> Run<'a> {
             state: state_id,
             raw_input: input,
             entered_event_id: entered,
+            entered_previous_event_id: entered_prev,
             entered_millis: self.now,
             retry_attempts: vec![0; state.retry.len()],
             retry_count: 0,
@@ -586,7 +588,13 @@ impl<'a> Run<'a> {
 
     /// A frame's state raised an ASL error: retry, catch, or fail the frame.
     pub(crate) fn state_failed(&mut self, fid: FrameId, active: Box<Active>, failure: Failure) {
-        self.state_failed_then(fid, active, failure, &[]);
+        // A Map or Parallel that fails records its own end when it gives up.
+        let give_up: &[EventDetails] = match self.state(fid, active.state).kind {
+            StateKind::Map(_) => &[EventDetails::MapStateFailed],
+            StateKind::Parallel(_) => &[EventDetails::ParallelStateFailed],
+            _ => &[],
+        };
+        self.state_failed_then(fid, active, failure, give_up);
     }
 
     /// Like [`Run::state_failed`]; `give_up` events (`ParallelStateFailed`,
@@ -627,8 +635,32 @@ impl<'a> Run<'a> {
         let catcher = state.catch.iter().find(|c| c.error_equals.matches(&error));
         match catcher {
             Some(c) => self.catch(fid, active, c, failure),
-            None => self.frame_finished(fid, Outcome::Failed(failure)),
+            None => {
+                // A Task whose error ends a Parallel branch is recorded as aborted.
+                // AWS does not chain later events after it.
+                if matches!(state.kind, StateKind::Task(_)) && self.in_parallel_branch(fid) {
+                    let (records, last) = self
+                        .frame(fid)
+                        .map(|f| (f.records_history, f.last_event_id))
+                        .unwrap_or((false, 0));
+                    self.record(records, last, EventDetails::TaskStateAborted);
+                }
+                self.frame_finished(fid, Outcome::Failed(failure))
+            }
         }
+    }
+
+    fn in_parallel_branch(&self, fid: FrameId) -> bool {
+        let Some(parent) = self.frame(fid).and_then(|f| f.parent) else {
+            return false;
+        };
+        matches!(
+            self.frame(parent.frame).map(|f| &f.position),
+            Some(Position::Active(a)) if matches!(
+                &a.waiting,
+                Waiting::Children(c) if matches!(c.kind, crate::execution::ChildrenKind::Parallel)
+            )
+        )
     }
 
     fn catch(&mut self, fid: FrameId, active: Box<Active>, catcher: &Catcher, failure: Failure) {
@@ -708,11 +740,21 @@ impl<'a> Run<'a> {
             cause: Some(cause.clone()),
         };
         if e.error == STATES_QUERY_EVALUATION_ERROR {
-            let location = field_of_cause(&e.cause);
-            let records = self.frame(fid).map(|f| f.records_history).unwrap_or(false);
+            let location = e.location.clone();
+            let (records, last) = self
+                .frame(fid)
+                .map(|f| (f.records_history, f.last_event_id))
+                .unwrap_or((false, 0));
+            // AWS chains EvaluationFailed after the entry's predecessor, except in Wait
+            // states, where it follows the entry itself (as recorded in every case).
+            let prev = if matches!(state.kind, StateKind::Wait(_)) {
+                last
+            } else {
+                active.entered_previous_event_id
+            };
             let id = self.record(
                 records,
-                0,
+                prev,
                 EventDetails::EvaluationFailed {
                     error: e.error,
                     cause,
@@ -1102,13 +1144,4 @@ pub(crate) fn data_limit_failure(name: &str) -> Failure {
             "The state/task '{name}' returned a result with a size exceeding the maximum number of bytes service limit."
         ),
     )
-}
-
-/// AWS's `EvaluationFailed.location` is the field named in the cause
-/// ("… specified for the field 'Output/result' …").
-fn field_of_cause(cause: &str) -> Option<String> {
-    let start = cause.find("for the field '")? + "for the field '".len();
-    let rest = &cause[start..];
-    let end = rest.find('\'')?;
-    Some(rest[..end].to_owned())
 }

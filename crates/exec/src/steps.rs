@@ -4,9 +4,10 @@ use baton_asl::dataflow;
 use baton_asl::error_name::{STATES_NO_CHOICE_MATCHED, STATES_RUNTIME};
 use baton_asl::eval::{Bindings, EvalError, to_json_text};
 use baton_asl::model::{
-    Dynamic, Fail, FailField, Map as MapState, Parallel, Pass, ProcessorMode, QueryLanguage,
+    Fail, FailField, Map as MapState, MapItems, Parallel, Pass, ProcessorMode, QueryLanguage,
     StateKind, Task, Wait,
 };
+use baton_asl::template::Template;
 use serde_json::Value;
 
 use crate::context::FrameVariables;
@@ -187,7 +188,12 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
                 result: None,
                 error_output: None,
             };
-            let delay = dataflow::wait_delay_millis(w, &b, &mut *run.entropy, run.now)?;
+            let field = match w {
+                Wait::Seconds(_) => "Seconds",
+                Wait::Timestamp(_) => "Timestamp",
+            };
+            let delay = dataflow::wait_delay_millis(w, &b, &mut *run.entropy, run.now)
+                .map_err(|e| e.at(field))?;
             run.now
                 .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX))
         };
@@ -508,8 +514,7 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         };
         let items = match &m.items {
             None => effective.clone(),
-            Some(Dynamic::Fixed(v)) => v.clone(),
-            Some(Dynamic::Path(p)) => {
+            Some(MapItems::Path(p)) => {
                 let ctx = run.context_for(fid, &active, None);
                 let vars = FrameVariables {
                     frames: &run.exec.frames,
@@ -524,32 +529,21 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                 };
                 Value::Array(dataflow::items_path(p, &b)?)
             }
-            Some(Dynamic::Jsonata(e)) => {
-                let ctx = run.context_for(fid, &active, None);
-                let vars = FrameVariables {
-                    frames: &run.exec.frames,
-                    frame: fid,
-                };
-                let b = Bindings {
-                    input: &effective,
-                    context: &ctx,
-                    variables: &vars,
-                    result: None,
-                    error_output: None,
-                };
-                let v = e.evaluate(&b, &mut *run.entropy, "Items")?.ok_or_else(|| {
-                    EvalError::query_evaluation(format!(
-                        "The JSONata expression '{}' specified for the field 'Items' returned nothing (undefined).",
-                        e.source()
-                    ))
-                })?;
+            Some(MapItems::Template(t)) => {
+                let v = run
+                    .eval_template(fid, &active, t, &no_eval(&effective), "Items")
+                    .map_err(|e| e.at("Items"))?;
                 if !v.is_array() {
+                    let source = match t {
+                        Template::Jsonata(e) => e.source().to_owned(),
+                        _ => to_json_text(&v),
+                    };
                     return Err(EvalError::query_evaluation(format!(
-                        "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                        e.source(),
+                        "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
                         baton_asl::choice::json_type(&v),
                         to_json_text(&v)
-                    )));
+                    ))
+                    .at("Items"));
                 }
                 v
             }
@@ -566,6 +560,8 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                     "Map state input must be an array but was: {}",
                     to_json_text(&other)
                 ),
+                // No field to name: the input itself was not an array.
+                location: None,
             }),
         }
     })();

@@ -82,6 +82,7 @@ impl Args<'_, '_> {
         Failure::Error(EvalError {
             error: crate::error_name::STATES_INTRINSIC_FAILURE.to_owned(),
             cause: format!("Invalid arguments in {}: {why}", self.f.name()),
+            location: None,
         })
     }
 

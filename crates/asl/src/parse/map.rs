@@ -8,8 +8,9 @@ use super::states::StateCtx;
 use super::{Parser, ScopeKind};
 use crate::diagnostic::pointer_join;
 use crate::model::{
-    Dynamic, ExecutionType, ItemBatcher, ItemReader, Map, ProcessorMode, QueryLanguage, ScopeId,
+    ExecutionType, ItemBatcher, ItemReader, Map, MapItems, ProcessorMode, QueryLanguage, ScopeId,
 };
+use crate::template::Template;
 
 /// AWS's cap on `ReaderConfig.MaxItems`.
 const MAX_READER_ITEMS: u64 = 100_000_000;
@@ -29,16 +30,20 @@ impl Parser {
         let items = if jsonpath {
             obj.get("ItemsPath").and_then(|v| {
                 self.single_value_path(v, &pointer_join(pointer, "ItemsPath"), ContextAllowed::Yes)
-                    .map(Dynamic::Path)
+                    .map(MapItems::Path)
             })
         } else {
             obj.get("Items").and_then(|v| {
                 let items_pointer = pointer_join(pointer, "Items");
                 match v {
-                    Value::Array(_) => Some(Dynamic::Fixed(v.clone())),
+                    Value::Array(_) => Some(MapItems::Template(self.template(
+                        v,
+                        &items_pointer,
+                        QueryLanguage::Jsonata,
+                    ))),
                     Value::String(s) => self
                         .jsonata_expression(s, &items_pointer)
-                        .map(Dynamic::Jsonata),
+                        .map(|e| MapItems::Template(Template::Jsonata(e))),
                     _ => {
                         self.type_error(Expected::Array, &items_pointer);
                         None

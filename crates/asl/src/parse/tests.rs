@@ -628,7 +628,7 @@ fn scopes_are_flattened_depth_first_with_parents_and_pointers() {
             assert_eq!(map.processor, ScopeId(4));
             assert_eq!(map.mode, ProcessorMode::Distributed);
             assert_eq!(map.execution_type, Some(ExecutionType::Express));
-            assert!(matches!(map.items, Some(Dynamic::Path(_))));
+            assert!(matches!(map.items, Some(crate::model::MapItems::Path(_))));
             assert!(matches!(map.max_concurrency, Some(Dynamic::Fixed(2))));
         }
         other => panic!("{other:?}"),
@@ -707,7 +707,12 @@ fn jsonata_forms() {
     assert!(root.states.iter().all(|s| s.is_jsonata()));
     match &root.state(StateId(0)).kind {
         StateKind::Map(map) => {
-            assert!(matches!(map.items, Some(Dynamic::Jsonata(_))));
+            assert!(matches!(
+                map.items,
+                Some(crate::model::MapItems::Template(
+                    crate::template::Template::Jsonata(_)
+                ))
+            ));
             assert!(matches!(map.max_concurrency, Some(Dynamic::Jsonata(_))));
         }
         other => panic!("{other:?}"),
