@@ -166,7 +166,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     );
     match &result.execution.outcome {
         Some(Outcome::Succeeded { output }) => {
-            out.insert("output".into(), output.clone());
+            out.insert("output".into(), (**output).clone());
         }
         Some(Outcome::Failed(f)) => {
             if let Some(e) = &f.error {

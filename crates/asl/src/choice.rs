@@ -27,6 +27,36 @@ pub enum ChoiceRule {
     Condition { template: Template, field: String },
 }
 
+impl ChoiceRule {
+    /// Whether evaluating reads the context object, so the interpreter can skip
+    /// building it.
+    pub fn uses_context(&self) -> bool {
+        match self {
+            ChoiceRule::Rule(rule) => rule.uses_context(),
+            ChoiceRule::Condition { template, .. } => template.uses_context(),
+        }
+    }
+}
+
+impl Rule {
+    fn uses_context(&self) -> bool {
+        match self {
+            Rule::And(rules) | Rule::Or(rules) => rules.iter().any(Rule::uses_context),
+            Rule::Not(rule) => rule.uses_context(),
+            Rule::Compare(c) => {
+                let operand = match &c.test {
+                    Test::String(_, Operand::Path(p))
+                    | Test::Numeric(_, Operand::Path(p))
+                    | Test::Boolean(Operand::Path(p))
+                    | Test::Timestamp(_, Operand::Path(p)) => p.uses_context(),
+                    _ => false,
+                };
+                operand || c.variable.uses_context()
+            }
+        }
+    }
+}
+
 /// A compiled JSONPath choice rule.
 #[derive(Debug, Clone)]
 pub enum Rule {

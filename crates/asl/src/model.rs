@@ -8,6 +8,8 @@
 //! [`StateMachine::scopes`], so a position in a running machine is two small integers
 //! ([`ScopeId`], [`StateId`]) that serialise trivially and survive restarts.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::choice::ChoiceRule;
@@ -94,7 +96,7 @@ impl Scope {
     pub fn find(&self, name: &str) -> Option<StateId> {
         self.states
             .iter()
-            .position(|s| s.name == name)
+            .position(|s| &*s.name == name)
             .map(|i| StateId(i as u32))
     }
 
@@ -114,7 +116,8 @@ pub enum Transition {
 /// A field a state type does not allow is rejected by the parser, so it is always `None` here.
 #[derive(Debug, Clone)]
 pub struct State {
-    pub name: String,
+    /// Shared: every history event about the state names it.
+    pub name: Arc<str>,
     pub comment: Option<String>,
     /// The effective query language (the state's own, else the machine's).
     pub query_language: QueryLanguage,
@@ -235,8 +238,9 @@ impl StateKind {
 
 #[derive(Debug, Clone)]
 pub struct Pass {
-    /// `Result`: a fixed value that stands in for the task result.
-    pub result: Option<Value>,
+    /// `Result`: a fixed value that stands in for the task result (shared, not copied,
+    /// by every execution that passes through).
+    pub result: Option<Arc<Value>>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@ use baton_asl::model::{QueryLanguage, StateKind};
 use serde_json::Value;
 
 use crate::execution::{
-    Active, Children, ChildrenKind, Failure, Frame, FrameId, Outcome, ParentLink, Position, Waiting,
+    Active, Children, ChildrenKind, Failure, Frame, FrameId, Outcome, ParentLink, Payload,
+    Position, Waiting,
 };
 use crate::history::EventDetails;
 use crate::run::{Eval, Run, Work};
@@ -55,7 +56,12 @@ pub(crate) fn fill_map(run: &mut Run<'_>, fid: FrameId) {
         return;
     }
     mr.next_index += 1;
-    let item = mr.items[index as usize].clone();
+    // Each item is used once: take it rather than copy it.
+    let item = mr
+        .items
+        .get_mut(index as usize)
+        .map(std::mem::take)
+        .unwrap_or_default();
     let distributed = mr.distributed;
     let selector_input = mr.selector_input.clone();
     let prev = children.last_child_event_id;
@@ -81,14 +87,14 @@ pub(crate) fn fill_map(run: &mut Run<'_>, fid: FrameId) {
                 Some((u64::from(index), &item)),
             );
             match evaluated {
-                Ok(v) => v,
+                Ok(v) => Payload::new(v),
                 Err(e) => {
                     abort_running(run, &mut active);
                     return run.eval_failed(fid, active, e);
                 }
             }
         }
-        None => item,
+        None => Payload::new(item),
     };
 
     let records = run.frame(fid).map(|f| f.records_history).unwrap_or(false);
@@ -154,7 +160,7 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
                     if let Some(f) = run.frame_mut(fid) {
                         f.last_event_id = child.last_event_id;
                     }
-                    run.complete_with_result(fid, active, results);
+                    run.complete_with_result(fid, active, Payload::new(results));
                     run.work.push_front(Work::Step(fid));
                 } else {
                     run.park(fid, active);
@@ -197,7 +203,7 @@ pub(crate) fn child_finished(run: &mut Run<'_>, link: ParentLink, child: Frame, 
                     children.failed += 1;
                     let failed = children.failed;
                     if let Some(r) = children.results.get_mut(slot) {
-                        *r = Some(failure.to_error_output());
+                        *r = Some(Payload::new(failure.to_error_output()));
                     }
                     if !distributed {
                         let id = run.record(records, child.last_event_id, iteration_details(false));
@@ -278,7 +284,7 @@ pub(crate) fn complete_map(run: &mut Run<'_>, fid: FrameId) {
     if let Some(f) = run.frame_mut(fid) {
         f.last_event_id = prev;
     }
-    run.complete_with_result(fid, active, results);
+    run.complete_with_result(fid, active, Payload::new(results));
     run.work.push_front(Work::Step(fid));
 }
 
@@ -287,7 +293,11 @@ fn take_results(children: &mut Children) -> Value {
         children
             .results
             .iter_mut()
-            .map(|r| r.take().unwrap_or(Value::Null))
+            .map(|r| {
+                r.take()
+                    .map(Payload::unwrap_or_clone)
+                    .unwrap_or(Value::Null)
+            })
             .collect(),
     )
 }

@@ -31,7 +31,7 @@ pub fn context_object(exec: &Execution, state: &StateContext<'_>) -> Value {
     let id = &exec.identity;
     let mut execution = Map::new();
     execution.insert("Id".into(), Value::String(id.execution_arn.clone()));
-    execution.insert("Input".into(), exec.input.clone());
+    execution.insert("Input".into(), (*exec.input).clone());
     execution.insert(
         "StartTime".into(),
         Value::String(format_time(exec.start_millis)),

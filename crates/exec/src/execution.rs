@@ -6,12 +6,17 @@
 //! and loaded to continue after a crash.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use baton_asl::model::{ScopeId, StateId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::task::TaskKind;
+
+/// A JSON payload shared between the frame that carries it and the history events
+/// that record it: passing a value through a state costs a reference count, not a copy.
+pub type Payload = Arc<Value>;
 
 /// Names and ARNs the context object and history need; fixed for the execution's life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -60,7 +65,7 @@ impl ExecutionStatus {
 /// How an execution, a branch or an iteration ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
-    Succeeded { output: Value },
+    Succeeded { output: Payload },
     Failed(Failure),
 }
 
@@ -126,7 +131,7 @@ pub struct ParentLink {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Position {
     /// About to enter `state` with `input`.
-    Enter { state: StateId, input: Value },
+    Enter { state: StateId, input: Payload },
     /// Inside a state that waits for something outside the frame.
     Active(Box<Active>),
     /// Finished; kept only until the parent has taken the outcome.
@@ -138,7 +143,7 @@ pub enum Position {
 pub struct Active {
     pub state: StateId,
     /// The state's input as received (before `InputPath`): `ResultPath` merges into it.
-    pub raw_input: Value,
+    pub raw_input: Payload,
     pub entered_event_id: u64,
     /// The `previousEventId` of the entered event; a top-level `EvaluationFailed`
     /// points back to it.
@@ -158,7 +163,7 @@ pub enum Waiting {
     /// fires (computed on entry, as AWS evaluates them before waiting).
     WaitTimer {
         timer: u64,
-        output: Value,
+        output: Payload,
         assigned: Option<Vec<(String, Value)>>,
     },
     /// The backoff before retry number `retry_count`.
@@ -190,7 +195,7 @@ pub struct Children {
     /// Running children: slot → frame.
     pub running: BTreeMap<u32, FrameId>,
     /// One result per slot, filled as children finish.
-    pub results: Vec<Option<Value>>,
+    pub results: Vec<Option<Payload>>,
     pub finished: u32,
     pub failed: u32,
     /// Id of the last event recorded by the child that finished last; the next
@@ -209,9 +214,10 @@ pub enum ChildrenKind {
 /// What a running Map needs to start its remaining iterations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MapRun {
+    /// Items not started yet (each is taken when its iteration starts).
     pub items: Vec<Value>,
     /// The effective input `ItemSelector` reads (`$`).
-    pub selector_input: Value,
+    pub selector_input: Payload,
     pub next_index: u32,
     /// 0 = unlimited.
     pub max_concurrency: u64,
@@ -244,7 +250,7 @@ pub enum TimerPurpose {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Execution {
     pub identity: ExecutionIdentity,
-    pub input: Value,
+    pub input: Payload,
     pub start_millis: i64,
     pub status: ExecutionStatus,
     /// Final output (SUCCEEDED) or error (FAILED, TIMED_OUT, ABORTED).
@@ -271,7 +277,7 @@ impl Execution {
     pub fn new(identity: ExecutionIdentity, input: Value, start_millis: i64) -> Self {
         Execution {
             identity,
-            input,
+            input: Arc::new(input),
             start_millis,
             status: ExecutionStatus::Pending,
             outcome: None,

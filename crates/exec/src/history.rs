@@ -6,7 +6,11 @@
 //! JSON text it may not need.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
+
+use crate::execution::Payload;
 
 /// One history event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,11 +77,11 @@ impl StateType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EventDetails {
     ExecutionStarted {
-        input: Value,
+        input: Payload,
         role_arn: String,
     },
     ExecutionSucceeded {
-        output: Value,
+        output: Payload,
     },
     ExecutionFailed {
         error: Option<String>,
@@ -94,14 +98,14 @@ pub enum EventDetails {
     /// `<Type>StateEntered`.
     StateEntered {
         state_type: StateType,
-        name: String,
-        input: Value,
+        name: Arc<str>,
+        input: Payload,
     },
     /// `<Type>StateExited`.
     StateExited {
         state_type: StateType,
-        name: String,
-        output: Value,
+        name: Arc<str>,
+        output: Payload,
         /// Variables assigned by the state (`Assign`), rendered as JSON text per name.
         assigned_variables: Option<Vec<(String, Value)>>,
     },
@@ -113,19 +117,19 @@ pub enum EventDetails {
     MapStateFailed,
     MapStateAborted,
     MapIterationStarted {
-        name: String,
+        name: Arc<str>,
         index: u64,
     },
     MapIterationSucceeded {
-        name: String,
+        name: Arc<str>,
         index: u64,
     },
     MapIterationFailed {
-        name: String,
+        name: Arc<str>,
         index: u64,
     },
     MapIterationAborted {
-        name: String,
+        name: Arc<str>,
         index: u64,
     },
     MapRunStarted {
@@ -149,7 +153,7 @@ pub enum EventDetails {
     TaskScheduled {
         resource: TaskResource,
         region: String,
-        parameters: Value,
+        parameters: Payload,
         timeout_in_seconds: Option<u64>,
         heartbeat_in_seconds: Option<u64>,
         task_credentials: Option<Value>,
@@ -159,11 +163,11 @@ pub enum EventDetails {
     },
     TaskSubmitted {
         resource: TaskResource,
-        output: Value,
+        output: Payload,
     },
     TaskSucceeded {
         resource: TaskResource,
-        output: Value,
+        output: Payload,
     },
     TaskFailed {
         resource: TaskResource,
@@ -177,13 +181,13 @@ pub enum EventDetails {
     },
     LambdaFunctionScheduled {
         resource: String,
-        input: Value,
+        input: Payload,
         timeout_in_seconds: Option<u64>,
         task_credentials: Option<Value>,
     },
     LambdaFunctionStarted,
     LambdaFunctionSucceeded {
-        output: Value,
+        output: Payload,
     },
     LambdaFunctionFailed {
         error: Option<String>,
@@ -195,7 +199,7 @@ pub enum EventDetails {
     },
     ActivityScheduled {
         resource: String,
-        input: Value,
+        input: Payload,
         timeout_in_seconds: Option<u64>,
         heartbeat_in_seconds: Option<u64>,
     },
@@ -203,7 +207,7 @@ pub enum EventDetails {
         worker_name: Option<String>,
     },
     ActivitySucceeded {
-        output: Value,
+        output: Payload,
     },
     ActivityFailed {
         error: Option<String>,
@@ -320,7 +324,7 @@ impl EventDetails {
                 ..
             } => {
                 let mut m = Map::new();
-                m.insert("name".into(), Value::String(name.clone()));
+                m.insert("name".into(), Value::String(name.to_string()));
                 m.insert("output".into(), Value::String(json_text(output)));
                 m.insert("outputDetails".into(), json!({"truncated": false}));
                 if let Some(vars) = assigned_variables {

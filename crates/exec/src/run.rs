@@ -16,7 +16,8 @@ use baton_asl::error_name::{
 };
 use baton_asl::eval::{Bindings, Entropy, EvalError};
 use baton_asl::model::{
-    Catcher, QueryLanguage, ScopeId, State, StateId, StateKind, StateMachine, Transition,
+    Catcher, OptionalPath, OptionalReferencePath, QueryLanguage, ScopeId, State, StateId,
+    StateKind, StateMachine, Transition,
 };
 use baton_asl::template::Template;
 use serde_json::{Map, Value};
@@ -25,7 +26,7 @@ use crate::context::{FrameVariables, StateContext, context_object};
 use crate::effect::{Effect, Input};
 use crate::execution::{
     Active, Children, Execution, ExecutionStatus, Failure, Frame, FrameId, Outcome, ParentLink,
-    Position, TaskWait, TimerPurpose, Waiting,
+    Payload, Position, TaskWait, TimerPurpose, Waiting,
 };
 use crate::history::{EventDetails, HistoryEvent, StateType};
 use crate::limits::{MAX_PAYLOAD_BYTES, json_size_exceeds};
@@ -315,7 +316,7 @@ impl<'a> Run<'a> {
             Waiting::Task(t) => match &t.kind {
                 TaskKind::Service { resource, .. } => Some(EventDetails::TaskSubmitted {
                     resource: resource.clone(),
-                    output,
+                    output: Payload::new(output),
                 }),
                 _ => None,
             },
@@ -348,6 +349,7 @@ impl<'a> Run<'a> {
     }
 
     fn task_succeeded(&mut self, task_id: u64, output: Value) {
+        let output = Payload::new(output);
         let Some((fid, active)) = self.take_task_wait(task_id) else {
             return;
         };
@@ -372,8 +374,8 @@ impl<'a> Run<'a> {
         let state = self.state(fid, active.state);
         if json_size_exceeds(&output, MAX_PAYLOAD_BYTES) {
             let name = match &wait.kind {
-                TaskKind::Lambda { arn } => arn.clone(),
-                _ => state.name.clone(),
+                TaskKind::Lambda { arn } => arn.as_str(),
+                _ => &*state.name,
             };
             let failure = data_limit_failure(&name);
             self.state_failed(fid, active, failure);
@@ -512,7 +514,7 @@ impl<'a> Run<'a> {
 
     // ----- entering and leaving states -----------------------------------------------
 
-    fn enter(&mut self, fid: FrameId, state_id: StateId, input: Value) {
+    fn enter(&mut self, fid: FrameId, state_id: StateId, input: Payload) {
         let state = self.state(fid, state_id);
         self.exec.transitions += 1;
         let entered_prev = self.frame(fid).map(|f| f.last_event_id).unwrap_or(0);
@@ -542,12 +544,17 @@ impl<'a> Run<'a> {
         &mut self,
         fid: FrameId,
         state_id: StateId,
-        output: Value,
+        output: Payload,
         assigned: Option<Vec<(String, Value)>>,
         next_override: Option<StateId>,
     ) {
         let state = self.state(fid, state_id);
-        if json_size_exceeds(&output, MAX_PAYLOAD_BYTES) {
+        // A payload passed through unchanged was checked when it was made.
+        let fresh = self.frame(fid).is_none_or(|f| match &f.position {
+            Position::Active(a) => !Payload::ptr_eq(&a.raw_input, &output),
+            _ => true,
+        });
+        if fresh && json_size_exceeds(&output, MAX_PAYLOAD_BYTES) {
             self.fail_execution_from(fid, data_limit_failure(&state.name));
             return;
         }
@@ -674,8 +681,10 @@ impl<'a> Run<'a> {
                 error_output: Some(&error_output),
             };
             let out = match &catcher.output {
-                Some(t) => self.eval_template(fid, &active, t, &ev, "Output"),
-                None => Ok(error_output.clone()),
+                Some(t) => self
+                    .eval_template(fid, &active, t, &ev, "Output")
+                    .map(Payload::new),
+                None => Ok(Payload::new(error_output.clone())),
             };
             out.and_then(|out| {
                 let assigned = self.eval_assign(fid, &active, catcher.assign.as_ref(), &ev)?;
@@ -691,10 +700,10 @@ impl<'a> Run<'a> {
                 .and_then(|assigned| {
                     let out = baton_asl::dataflow::apply_result_path(
                         &catcher.result_path,
-                        raw.clone(),
+                        (**raw).clone(),
                         error_output.clone(),
                     )?;
-                    Ok((out, assigned))
+                    Ok((Payload::new(out), assigned))
                 })
         };
         match result {
@@ -759,7 +768,7 @@ impl<'a> Run<'a> {
                     error: e.error,
                     cause,
                     location,
-                    state: state.name.clone(),
+                    state: state.name.to_string(),
                 },
             );
             if let Some(f) = self.frame_mut(fid) {
@@ -775,7 +784,7 @@ impl<'a> Run<'a> {
         &mut self,
         fid: FrameId,
         active: Box<Active>,
-        result: Value,
+        result: Payload,
     ) {
         let state = self.state(fid, active.state);
         let outcome = if state.query_language == QueryLanguage::Jsonata {
@@ -785,7 +794,9 @@ impl<'a> Run<'a> {
                 error_output: None,
             };
             let out = match &state.io.output {
-                Some(t) => self.eval_template(fid, &active, t, &ev, "Output"),
+                Some(t) => self
+                    .eval_template(fid, &active, t, &ev, "Output")
+                    .map(Payload::new),
                 None => Ok(result.clone()),
             };
             out.and_then(|out| {
@@ -802,13 +813,13 @@ impl<'a> Run<'a> {
     }
 
     /// JSONPath: ResultSelector → Assign (reads the selected result) → ResultPath →
-    /// OutputPath.
+    /// OutputPath. Fields left at their defaults pass the payload through uncopied.
     pub(crate) fn jsonpath_result(
         &mut self,
         fid: FrameId,
         active: &Active,
-        result: Value,
-    ) -> Result<(Value, Assigned), EvalError> {
+        result: Payload,
+    ) -> Result<(Payload, Assigned), EvalError> {
         let state = self.state(fid, active.state);
         let result = match &state.io.result_selector {
             Some(t) => {
@@ -817,7 +828,7 @@ impl<'a> Run<'a> {
                     result: None,
                     error_output: None,
                 };
-                self.eval_template(fid, active, t, &ev, "ResultSelector")?
+                Payload::new(self.eval_template(fid, active, t, &ev, "ResultSelector")?)
             }
             None => result,
         };
@@ -827,12 +838,15 @@ impl<'a> Run<'a> {
             error_output: None,
         };
         let assigned = self.eval_assign(fid, active, state.assign.as_ref(), &ev)?;
-        let combined = baton_asl::dataflow::apply_result_path(
-            &state.io.result_path,
-            active.raw_input.clone(),
-            result,
-        )?;
-        let out = self.output_path(fid, active, &combined)?;
+        let combined = match &state.io.result_path {
+            OptionalReferencePath::Default => result,
+            OptionalReferencePath::Null => active.raw_input.clone(),
+            OptionalReferencePath::Path(p) => Payload::new(p.set(
+                (*active.raw_input).clone(),
+                Payload::unwrap_or_clone(result),
+            )?),
+        };
+        let out = self.output_path(fid, active, combined)?;
         Ok((out, assigned))
     }
 
@@ -840,33 +854,31 @@ impl<'a> Run<'a> {
         &mut self,
         fid: FrameId,
         active: &Active,
-        value: &Value,
-    ) -> Result<Value, EvalError> {
+        value: Payload,
+    ) -> Result<Payload, EvalError> {
         let state = self.state(fid, active.state);
-        match &state.io.output_path {
-            baton_asl::model::OptionalPath::Default => Ok(value.clone()),
-            path => {
-                let ctx = self.context_for(fid, active, None);
-                let vars = FrameVariables {
-                    frames: &self.exec.frames,
-                    frame: fid,
-                };
-                let b = Bindings {
-                    input: value,
-                    context: &ctx,
-                    variables: &vars,
-                    result: None,
-                    error_output: None,
-                };
-                baton_asl::dataflow::apply_output_path(path, &b)
-            }
-        }
+        self.select_path(fid, active, &state.io.output_path, value)
     }
 
-    pub(crate) fn input_path(&mut self, fid: FrameId, active: &Active) -> Result<Value, EvalError> {
+    pub(crate) fn input_path(
+        &mut self,
+        fid: FrameId,
+        active: &Active,
+    ) -> Result<Payload, EvalError> {
         let state = self.state(fid, active.state);
-        match &state.io.input_path {
-            baton_asl::model::OptionalPath::Default => Ok(active.raw_input.clone()),
+        self.select_path(fid, active, &state.io.input_path, active.raw_input.clone())
+    }
+
+    /// `InputPath`/`OutputPath` applied to `value`.
+    fn select_path(
+        &mut self,
+        fid: FrameId,
+        active: &Active,
+        path: &OptionalPath,
+        value: Payload,
+    ) -> Result<Payload, EvalError> {
+        match path {
+            OptionalPath::Default => Ok(value),
             path => {
                 let ctx = self.context_for(fid, active, None);
                 let vars = FrameVariables {
@@ -874,13 +886,13 @@ impl<'a> Run<'a> {
                     frame: fid,
                 };
                 let b = Bindings {
-                    input: &active.raw_input,
+                    input: &value,
                     context: &ctx,
                     variables: &vars,
                     result: None,
                     error_output: None,
                 };
-                baton_asl::dataflow::apply_input_path(path, &b)
+                baton_asl::dataflow::apply_input_path(path, &b).map(Payload::new)
             }
         }
     }
@@ -1058,7 +1070,7 @@ impl<'a> Run<'a> {
         parent: FrameId,
         slot: u32,
         scope: ScopeId,
-        input: Value,
+        input: Payload,
         last_event_id: u64,
         records_history: bool,
     ) -> FrameId {

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::context::FrameVariables;
 use crate::execution::{
-    Active, Children, ChildrenKind, Failure, FrameId, MapRun, Outcome, TaskWait, TimerPurpose,
-    Waiting,
+    Active, Children, ChildrenKind, Failure, FrameId, MapRun, Outcome, Payload, TaskWait,
+    TimerPurpose, Waiting,
 };
 use crate::history::EventDetails;
 use crate::run::{Assigned, Eval, Run, Work, secs_to_millis};
@@ -54,10 +54,10 @@ fn jsonata_output_assign(
     active: &Active,
     output: Option<&baton_asl::template::Template>,
     assign: Option<&baton_asl::template::Template>,
-) -> Result<(Value, Assigned), EvalError> {
+) -> Result<(Payload, Assigned), EvalError> {
     let ev = no_eval(&active.raw_input);
     let out = match output {
-        Some(t) => run.eval_template(fid, active, t, &ev, "Output")?,
+        Some(t) => Payload::new(run.eval_template(fid, active, t, &ev, "Output")?),
         None => active.raw_input.clone(),
     };
     let assigned = run.eval_assign(fid, active, assign, &ev)?;
@@ -79,9 +79,13 @@ fn pass(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Pass) {
             let effective = run.input_path(fid, &active)?;
             let result = match (&p.result, &state.io.parameters) {
                 (Some(r), _) => r.clone(),
-                (None, Some(t)) => {
-                    run.eval_template(fid, &active, t, &no_eval(&effective), "Parameters")?
-                }
+                (None, Some(t)) => Payload::new(run.eval_template(
+                    fid,
+                    &active,
+                    t,
+                    &no_eval(&effective),
+                    "Parameters",
+                )?),
                 (None, None) => effective,
             };
             run.jsonpath_result(fid, &active, result)
@@ -105,7 +109,11 @@ fn choice(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
         } else {
             run.input_path(fid, &active)?
         };
-        let ctx = run.context_for(fid, &active, None);
+        let ctx = if c.choices.iter().any(|b| b.rule.uses_context()) {
+            run.context_for(fid, &active, None)
+        } else {
+            Value::Null
+        };
         let mut chosen = None;
         for branch in &c.choices {
             let vars = FrameVariables {
@@ -139,11 +147,11 @@ fn choice(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
         let assigned = run.eval_assign(fid, &active, assign_t, &ev)?;
         let out = if jsonata {
             match output_t {
-                Some(t) => run.eval_template(fid, &active, t, &ev, "Output")?,
+                Some(t) => Payload::new(run.eval_template(fid, &active, t, &ev, "Output")?),
                 None => effective,
             }
         } else {
-            run.output_path(fid, &active, &effective)?
+            run.output_path(fid, &active, effective)?
         };
         Ok(Some((next, out, assigned)))
     })();
@@ -208,7 +216,7 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
         } else {
             let assigned =
                 run.eval_assign(fid, &active, state.assign.as_ref(), &no_eval(&effective))?;
-            (run.output_path(fid, &active, &effective)?, assigned)
+            (run.output_path(fid, &active, effective)?, assigned)
         };
         Ok((fire_at, out, assigned))
     })();
@@ -237,7 +245,7 @@ fn succeed(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
-            Ok((run.output_path(fid, &active, &effective)?, None))
+            Ok((run.output_path(fid, &active, effective)?, None))
         })()
     };
     match result {
@@ -320,16 +328,20 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
         let (effective, params) = if jsonata {
             let ev = no_eval(&active.raw_input);
             let params = match &state.io.arguments {
-                Some(a) => run.eval_template(fid, &active, a, &ev, "Arguments")?,
+                Some(a) => Payload::new(run.eval_template(fid, &active, a, &ev, "Arguments")?),
                 None => active.raw_input.clone(),
             };
             (active.raw_input.clone(), params)
         } else {
             let effective = run.input_path(fid, &active)?;
             let params = match &state.io.parameters {
-                Some(p) => {
-                    run.eval_template(fid, &active, p, &no_eval(&effective), "Parameters")?
-                }
+                Some(p) => Payload::new(run.eval_template(
+                    fid,
+                    &active,
+                    p,
+                    &no_eval(&effective),
+                    "Parameters",
+                )?),
                 None => effective.clone(),
             };
             (effective, params)
@@ -424,7 +436,7 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
     });
     let request = TaskRequest {
         task_id,
-        state_name: state.name.clone(),
+        state_name: state.name.to_string(),
         resource: t.resource.clone(),
         kind: kind.clone(),
         input: params,
@@ -458,14 +470,18 @@ fn parallel(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Parallel) 
     let state = run.state(fid, active.state);
     let computed = if is_jsonata(run, fid, &active) {
         match &state.io.arguments {
-            Some(a) => run.eval_template(fid, &active, a, &no_eval(&active.raw_input), "Arguments"),
+            Some(a) => run
+                .eval_template(fid, &active, a, &no_eval(&active.raw_input), "Arguments")
+                .map(Payload::new),
             None => Ok(active.raw_input.clone()),
         }
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
             match &state.io.parameters {
-                Some(t) => run.eval_template(fid, &active, t, &no_eval(&effective), "Parameters"),
+                Some(t) => run
+                    .eval_template(fid, &active, t, &no_eval(&effective), "Parameters")
+                    .map(Payload::new),
                 None => Ok(effective),
             }
         })()
@@ -513,7 +529,7 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
             run.input_path(fid, &active)?
         };
         let items = match &m.items {
-            None => effective.clone(),
+            None => (*effective).clone(),
             Some(MapItems::Path(p)) => {
                 let ctx = run.context_for(fid, &active, None);
                 let vars = FrameVariables {

@@ -100,7 +100,7 @@ pub struct TaskRequest {
     pub resource: String,
     pub kind: TaskKind,
     /// The effective parameters (JSONPath `Parameters`/`InputPath`, JSONata `Arguments`).
-    pub input: Value,
+    pub input: crate::execution::Payload,
     /// The evaluated `Credentials`, if any.
     pub credentials: Option<Value>,
     pub timeout_seconds: Option<u64>,

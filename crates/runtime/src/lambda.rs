@@ -50,7 +50,7 @@ pub fn function_event(request: &TaskRequest) -> Value {
             }
             Some(v) => v.clone(),
         },
-        _ => request.input.clone(),
+        _ => (*request.input).clone(),
     }
 }
 

@@ -232,7 +232,7 @@ mod tests {
             state_name: state.into(),
             resource: "arn:aws:states:::lambda:invoke".into(),
             kind: TaskKind::Lambda { arn: "x".into() },
-            input: json!({}),
+            input: json!({}).into(),
             credentials: None,
             timeout_seconds: None,
             heartbeat_seconds: None,

@@ -382,7 +382,7 @@ impl Parser {
             self.pending_graphs.push(PendingGraph {
                 scope: id,
                 infos,
-                names: states.iter().map(|s| s.name.clone()).collect(),
+                names: states.iter().map(|s| s.name.to_string()).collect(),
                 start: start_at,
                 states_pointer: states_pointer.clone(),
                 is_machine: kind == ScopeKind::Root,
@@ -444,7 +444,7 @@ impl Parser {
 
 fn placeholder_state(name: String, language: QueryLanguage) -> State {
     State {
-        name,
+        name: name.into(),
         comment: None,
         query_language: language,
         kind: StateKind::Succeed,

@@ -1,5 +1,7 @@
 //! One state: the checks on the state object as a whole, then each field by type.
 
+use std::sync::Arc;
+
 use serde_json::{Map as JsonMap, Value};
 
 use super::fields::{self, COMMON_FIELDS, Expected, STATE_TYPES, allowed_fields, field_language};
@@ -207,7 +209,7 @@ impl Parser {
         let kind = match type_name {
             "Pass" => StateKind::Pass(Pass {
                 result: if jsonpath {
-                    obj.get("Result").cloned()
+                    obj.get("Result").cloned().map(Arc::new)
                 } else {
                     None
                 },
@@ -229,7 +231,7 @@ impl Parser {
         };
 
         let state = State {
-            name: ctx.name.to_owned(),
+            name: ctx.name.into(),
             comment,
             query_language: language,
             kind,
@@ -528,7 +530,7 @@ impl Parser {
 /// A state standing in for one whose `Type` is missing or unknown.
 fn stand_in(name: &str, language: QueryLanguage) -> State {
     State {
-        name: name.to_owned(),
+        name: name.into(),
         comment: None,
         query_language: language,
         kind: StateKind::Succeed,

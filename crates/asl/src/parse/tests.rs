@@ -767,7 +767,7 @@ fn single_state_definitions_keep_their_targets_by_name() {
     )
     .unwrap();
     let root = m.root();
-    let names: Vec<&str> = root.states.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = root.states.iter().map(|s| &*s.name).collect();
     assert_eq!(names, vec![TEST_STATE_NAME, "After", "Handler"]);
     assert_eq!(
         root.state(StateId(0)).transition,
