@@ -1,4 +1,15 @@
-//! EventBridge's pure core.
+//! EventBridge's pure core: event envelopes, event patterns and the compiled
+//! matcher, input transformers, schedule expressions.
 //!
 //! Architecture Invariant: pure. No I/O, no clock, no randomness: schedule maths takes
-//! the instant to compute from as an argument.
+//! the instant to compute from as an argument, and envelopes take their id and time
+//! from the caller.
+
+mod consistency;
+mod interpret;
+mod json_tokens;
+pub mod pattern;
+mod value;
+
+pub use pattern::{Pattern, PatternError};
+pub use value::NUMERIC_LIMIT;
