@@ -1,1 +1,2 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
+mod events_conformance;

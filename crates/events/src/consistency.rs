@@ -111,10 +111,10 @@ impl Node {
 
 /// Adds `m` unless a superset is present; drops subsets of `m`.
 fn push_maximal(sets: &mut Vec<u64>, m: u64) {
-    if sets.iter().any(|&s| s | m == s) {
+    if sets.iter().any(|&s| s & m == m) {
         return;
     }
-    sets.retain(|&s| s | m != m);
+    sets.retain(|&s| s & m != s);
     sets.push(m);
 }
 

@@ -13,3 +13,13 @@ mod value;
 
 pub use pattern::{Pattern, PatternError};
 pub use value::NUMERIC_LIMIT;
+mod flatten;
+pub mod matcher;
+
+pub use matcher::{EventError, MatchScratch, Matcher};
+pub mod envelope;
+
+pub use envelope::{
+    EntryError, Event, EventValidationError, PutEventsEntry, ValidEntry, validate_put_events_entry,
+    validate_test_event,
+};

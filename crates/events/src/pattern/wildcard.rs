@@ -73,11 +73,6 @@ impl Glob {
         self.pieces.last().map_or(&[], Vec::as_slice)
     }
 
-    /// The literal pieces, for the complexity evaluation.
-    pub(crate) fn pieces(&self) -> &[Vec<u8>] {
-        &self.pieces
-    }
-
     pub(crate) fn matches(&self, value: &[u8]) -> bool {
         let n = self.pieces.len();
         if n == 1 {

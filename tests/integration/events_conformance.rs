@@ -1,0 +1,124 @@
+//! EventBridge conformance: the AWS-recorded corpus in `../shared/conformance/events/`.
+//!
+//! Each file prints `N passed, M failed`. A case listed in [`KNOWN_GAPS`] is
+//! reported but does not fail the test; every other failure does.
+
+use std::path::PathBuf;
+
+use baton_events::{Matcher, Pattern, validate_test_event};
+use serde_json::Value;
+
+/// Cases that cannot pass, with the reason. Empty when everything passes.
+const KNOWN_GAPS: &[(&str, &str)] = &[];
+
+fn corpus(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/conformance/events")
+        .join(rel)
+}
+
+fn read_cases(rel: &str) -> Vec<Value> {
+    let path = corpus(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("corpus line is JSON"))
+        .collect()
+}
+
+fn text_of(case: &Value, text_key: &str, value_key: &str) -> String {
+    match case.get(text_key).and_then(Value::as_str) {
+        Some(t) => t.to_owned(),
+        None => case[value_key].to_string(),
+    }
+}
+
+/// Runs one file's cases; returns the failures that are not known gaps.
+fn report(file: &str, results: Vec<(String, Result<(), String>)>) -> Vec<String> {
+    let mut passed = 0;
+    let mut failed = 0;
+    let mut unexpected = Vec::new();
+    for (name, r) in results {
+        match r {
+            Ok(()) => passed += 1,
+            Err(why) => {
+                failed += 1;
+                match KNOWN_GAPS.iter().find(|(n, _)| *n == name) {
+                    Some((_, reason)) => eprintln!("known gap {file} {name}: {reason} ({why})"),
+                    None => unexpected.push(format!("{file} {name}: {why}")),
+                }
+            }
+        }
+    }
+    println!("{file}: {passed} passed, {failed} failed");
+    unexpected
+}
+
+fn pattern_case(case: &Value) -> Result<(), String> {
+    let pattern_text = text_of(case, "pattern_text", "pattern");
+    let event_text = text_of(case, "event_text", "event");
+    let expected = &case["expected"];
+    let parsed = Pattern::parse(&pattern_text);
+    if let Some(err) = expected.get("error").and_then(Value::as_str) {
+        let want = expected["message"].as_str().unwrap_or_default();
+        if err == "ValidationException" {
+            let pattern = parsed.map_err(|e| format!("pattern refused: {}", e.message()))?;
+            return match validate_test_event(&event_text) {
+                Err(e) if e.message() == want => Ok(()),
+                Err(e) => Err(format!("message {:?}, want {want:?}", e.message())),
+                Ok(v) => Err(format!(
+                    "event accepted (match = {})",
+                    pattern.matches_json(&v)
+                )),
+            };
+        }
+        return match parsed {
+            Err(e) if e.name() == err && e.message() == want => Ok(()),
+            Err(e) => Err(format!(
+                "got {}: {:?}, want {err}: {want:?}",
+                e.name(),
+                e.message()
+            )),
+            Ok(_) => Err(format!("pattern accepted, want {err}: {want:?}")),
+        };
+    }
+    let want = expected["match"].as_bool().ok_or("no expectation")?;
+    let pattern = parsed.map_err(|e| format!("pattern refused: {}", e.message()))?;
+    let event: Value = if case["api"] == "TestEventPattern" {
+        validate_test_event(&event_text).map_err(|e| e.to_string())?
+    } else {
+        serde_json::from_str(&event_text).map_err(|e| e.to_string())?
+    };
+    let interpreted = pattern.matches_json(&event);
+    let mut matcher = Matcher::new();
+    matcher.add_rule("rule", &pattern);
+    let compiled = !matcher
+        .matches(&event_text)
+        .map_err(|e| format!("matcher: {e}"))?
+        .is_empty();
+    if interpreted == want && compiled == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "interpreter {interpreted}, matcher {compiled}, want {want}"
+        ))
+    }
+}
+
+#[test]
+fn event_patterns() {
+    let cases = read_cases("event-patterns.jsonl");
+    assert_eq!(cases.len(), 185, "the corpus has 185 pattern cases");
+    let results = cases
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("?").to_owned(),
+                pattern_case(c),
+            )
+        })
+        .collect();
+    let bad = report("event-patterns.jsonl", results);
+    assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
+}
