@@ -122,3 +122,102 @@ fn event_patterns() {
     let bad = report("event-patterns.jsonl", results);
     assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
 }
+
+/// Replaces the snapshot mask `<ingestion-time>` (the recorder's name for the
+/// ingestion time it saw) with the ingestion time the case's context gives.
+fn unmask(v: &mut Value, ingestion_time: &str) {
+    match v {
+        Value::String(s) if s == "<ingestion-time>" => *s = ingestion_time.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| unmask(i, ingestion_time)),
+        Value::Object(m) => m.values_mut().for_each(|i| unmask(i, ingestion_time)),
+        _ => {}
+    }
+}
+
+fn transformer_case(case: &Value) -> Result<(), String> {
+    use baton_events::{DeliveryContext, InputTransform};
+    let target = &case["target"];
+    let context = &case["context"];
+    let ctx = DeliveryContext {
+        rule_arn: context["rule-arn"].as_str().unwrap_or_default().to_owned(),
+        rule_name: context["rule-name"].as_str().unwrap_or_default().to_owned(),
+        ingestion_time: context["ingestion-time"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let transformer = target.get("InputTransformer").map(|t| {
+        let map: Vec<(String, String)> = t
+            .get("InputPathsMap")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            map,
+            t["InputTemplate"].as_str().unwrap_or_default().to_owned(),
+        )
+    });
+    let parsed = InputTransform::parse(
+        "<target-id>",
+        target.get("Input").and_then(Value::as_str),
+        target.get("InputPath").and_then(Value::as_str),
+        transformer
+            .as_ref()
+            .map(|(m, t)| (m.as_slice(), t.as_str())),
+    );
+    let expected = &case["expected"];
+    if let Some(code) = expected.get("put_targets_error").and_then(Value::as_str) {
+        let want = expected["message"].as_str().unwrap_or_default();
+        return match parsed {
+            Err(e) if e.name() == code && e.message == want => Ok(()),
+            Err(e) => Err(format!("got {:?}, want {want:?}", e.message)),
+            Ok(_) => Err("PutTargets accepted the target".to_owned()),
+        };
+    }
+    let transform = parsed.map_err(|e| format!("PutTargets refused: {}", e.message))?;
+    let delivered = transform.apply(&case["event"], &ctx);
+    if expected.get("delivered") == Some(&Value::Bool(false)) {
+        return match delivered {
+            Err(_) => Ok(()),
+            Ok(body) => Err(format!("delivered {body:?}")),
+        };
+    }
+    let body = delivered.map_err(|e| format!("not delivered: {e}"))?;
+    if let Some(want) = expected.get("output_text").and_then(Value::as_str) {
+        return if body == want {
+            Ok(())
+        } else {
+            Err(format!("body {body:?}, want {want:?}"))
+        };
+    }
+    let mut want = expected["output_json"].clone();
+    unmask(&mut want, &ctx.ingestion_time);
+    let got: Value =
+        serde_json::from_str(&body).map_err(|e| format!("body {body:?} is not JSON: {e}"))?;
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("body {got}, want {want}"))
+    }
+}
+
+#[test]
+fn input_transformers() {
+    let cases = read_cases("input-transformers/input-transformer-cases.jsonl");
+    assert_eq!(cases.len(), 35, "the corpus has 35 input-transformer cases");
+    let results = cases
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("?").to_owned(),
+                transformer_case(c),
+            )
+        })
+        .collect();
+    let bad = report("input-transformer-cases.jsonl", results);
+    assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
+}

@@ -23,3 +23,6 @@ pub use envelope::{
     EntryError, Event, EventValidationError, PutEventsEntry, ValidEntry, validate_put_events_entry,
     validate_test_event,
 };
+pub mod transform;
+
+pub use transform::{DeliveryContext, InputTransform, NotDelivered, TargetError};
