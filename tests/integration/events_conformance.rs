@@ -221,3 +221,51 @@ fn input_transformers() {
     let bad = report("input-transformer-cases.jsonl", results);
     assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
 }
+
+fn schedule_case(case: &Value) -> Result<(), String> {
+    use baton_events::Schedule;
+    let expr = case["expression"].as_str().ok_or("no expression")?;
+    let on_default_bus = case.get("event_bus").and_then(Value::as_str) != Some("custom");
+    let got = Schedule::parse_for_rule(expr, on_default_bus);
+    let expected = &case["expected"];
+    match (expected["valid"].as_bool(), got) {
+        (Some(true), Ok(_)) => Ok(()),
+        (Some(true), Err(e)) => Err(format!("refused: {}", e.message)),
+        (Some(false), Ok(_)) => Err("accepted".to_owned()),
+        (Some(false), Err(e)) => {
+            let want = expected["message"].as_str().unwrap_or_default();
+            let code = expected["error"].as_str().unwrap_or_default();
+            if e.message == want && e.name() == code {
+                Ok(())
+            } else {
+                Err(format!(
+                    "got {}: {:?}, want {code}: {want:?}",
+                    e.name(),
+                    e.message
+                ))
+            }
+        }
+        (None, _) => Err("no expectation".to_owned()),
+    }
+}
+
+#[test]
+fn schedule_expressions() {
+    let cases = read_cases("schedules/schedule-expression-cases.jsonl");
+    assert_eq!(cases.len(), 41, "the corpus has 41 schedule cases");
+    let results = cases
+        .iter()
+        .map(|c| {
+            let name = format!(
+                "{}{}",
+                c["expression"].as_str().unwrap_or("?"),
+                c.get("event_bus")
+                    .map(|b| format!(" on {b}"))
+                    .unwrap_or_default()
+            );
+            (name, schedule_case(c))
+        })
+        .collect();
+    let bad = report("schedule-expression-cases.jsonl", results);
+    assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
+}

@@ -26,3 +26,6 @@ pub use envelope::{
 pub mod transform;
 
 pub use transform::{DeliveryContext, InputTransform, NotDelivered, TargetError};
+pub mod schedule;
+
+pub use schedule::{Schedule, ScheduleError};
