@@ -21,7 +21,7 @@ pub enum Schedule {
         value: u32,
         unit: RateUnit,
     },
-    Cron(CronSchedule),
+    Cron(Box<CronSchedule>),
     /// Once, at this wall-clock time in the schedule's time zone.
     At(NaiveDateTime),
 }
@@ -72,7 +72,7 @@ impl Schedule {
         }
         if let Some(body) = expr.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
             return parse_cron(body)
-                .map(Schedule::Cron)
+                .map(|c| Schedule::Cron(Box::new(c)))
                 .ok_or_else(ScheduleError::invalid);
         }
         if let Some(body) = expr.strip_prefix("at(").and_then(|s| s.strip_suffix(')')) {
