@@ -2,6 +2,7 @@
 //!
 //! Each file prints `N passed, M failed`. A case listed in [`KNOWN_GAPS`] is
 //! reported but does not fail the test; every other failure does.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 
@@ -268,4 +269,131 @@ fn schedule_expressions() {
         .collect();
     let bad = report("schedule-expression-cases.jsonl", results);
     assert!(bad.is_empty(), "unexpected failures:\n{}", bad.join("\n"));
+}
+
+/// End to end: the `baton` binary's event commands.
+mod cli {
+    use std::process::{Command, Output};
+
+    fn baton(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(args)
+            .output()
+            .expect("the baton binary runs")
+    }
+
+    const EVENT: &str = r#"{"id":"1","account":"123456789012","source":"order","time":"2022-07-13T13:48:01Z","region":"us-east-2","detail-type":"Test","detail":{"n":301.8}}"#;
+
+    #[test]
+    fn test_event_pattern_prints_the_aws_result() {
+        let out = baton(&[
+            "test-event-pattern",
+            "--event-pattern",
+            r#"{"source": ["order"], "detail": {"n": [{"numeric": ["=", 301.8]}]}}"#,
+            "--event",
+            EVENT,
+        ]);
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            r#"{"Result": true}"#
+        );
+        let out = baton(&[
+            "test-event-pattern",
+            "--event-pattern",
+            r#"{"source": ["shipment"]}"#,
+            "--event",
+            EVENT,
+        ]);
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            r#"{"Result": false}"#
+        );
+    }
+
+    #[test]
+    fn test_event_pattern_reports_invalid_patterns_and_events() {
+        let out = baton(&[
+            "test-event-pattern",
+            "--event-pattern",
+            r#"{"a": [{"wildcard": "a**"}]}"#,
+            "--event",
+            EVENT,
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "InvalidEventPatternException: Event pattern is not valid. Reason: Consecutive wildcard characters at pos 2"
+        );
+        let out = baton(&[
+            "test-event-pattern",
+            "--event-pattern",
+            r#"{"a": ["b"]}"#,
+            "--event",
+            "[1]",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "ValidationException: Parameter Event is not valid."
+        );
+    }
+
+    #[test]
+    fn schedule_next_prints_fire_times_in_the_zone() {
+        let out = baton(&[
+            "schedule",
+            "next",
+            "cron(0 9 ? * MON-FRI *)",
+            "--count",
+            "3",
+            "--tz",
+            "Europe/Berlin",
+            "--after",
+            "2024-03-29T12:00:00Z",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Friday 29 March 2024 09:00 has passed; Berlin moves to summer time on the 31st.
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .collect::<Vec<_>>(),
+            [
+                "2024-04-01T09:00:00+02:00",
+                "2024-04-02T09:00:00+02:00",
+                "2024-04-03T09:00:00+02:00"
+            ]
+        );
+        let out = baton(&[
+            "schedule",
+            "next",
+            "rate(2 hours)",
+            "--count",
+            "2",
+            "--after",
+            "2024-01-01T00:00:00Z",
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .collect::<Vec<_>>(),
+            ["2024-01-01T02:00:00Z", "2024-01-01T04:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn schedule_next_rejects_invalid_expressions() {
+        let out = baton(&["schedule", "next", "cron(0 1 * * * *)"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "ValidationException: Parameter ScheduleExpression is not valid."
+        );
+    }
 }

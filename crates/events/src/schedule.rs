@@ -9,7 +9,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
