@@ -16,7 +16,7 @@
 //! already has a value from its nested spelling. Events built by Baton's
 //! envelope have no repeated keys.
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 use rustc_hash::FxHashMap;
 
 use crate::consistency::Step;
@@ -210,6 +210,7 @@ pub(crate) fn flatten(
         trie,
         out,
         seen,
+        done: false,
     };
     r.ws();
     if r.peek() != Some(b'{') {
@@ -225,6 +226,8 @@ struct Reader<'e, 'o, 's, 't> {
     trie: &'t FieldTrie,
     out: &'o mut FlatEvent,
     seen: &'o mut Seen<'s>,
+    /// Every named path has a value and no array is open: stop reading.
+    done: bool,
 }
 
 impl Reader<'_, '_, '_, '_> {
@@ -280,7 +283,12 @@ impl Reader<'_, '_, '_, '_> {
             self.expect(b':')?;
             self.ws();
             match child {
-                Some(c) => self.value(c, depth + 1)?,
+                Some(c) => {
+                    self.value(c, depth + 1)?;
+                    if self.done {
+                        return Ok(());
+                    }
+                }
                 None => self.skip_value()?,
             }
             self.ws();
@@ -288,8 +296,7 @@ impl Reader<'_, '_, '_, '_> {
                 Some(b',') => {
                     self.pos += 1;
                     if root && self.seen.found == self.seen.total {
-                        // Every named path has a value: the rest cannot add one
-                        // (bar repeated keys; see the module docs).
+                        // Nothing is named at all.
                         return Ok(());
                     }
                 }
@@ -306,7 +313,7 @@ impl Reader<'_, '_, '_, '_> {
     fn member_node(&mut self, node: u32) -> Result<Option<u32>, EventError> {
         let start = self.pos;
         let rest = self.b.get(start..).unwrap_or(&[]);
-        let Some(end) = memchr2(b'"', b'\\', rest) else {
+        let Some(end) = find_quote_or_backslash(rest) else {
             return self.bad();
         };
         let children = &self.trie.nodes[node as usize].children;
@@ -378,7 +385,7 @@ impl Reader<'_, '_, '_, '_> {
                 self.pos += 1;
                 let start = self.pos;
                 let rest = self.b.get(start..).unwrap_or(&[]);
-                let Some(end) = memchr2(b'"', b'\\', rest) else {
+                let Some(end) = find_quote_or_backslash(rest) else {
                     return self.bad();
                 };
                 if rest[end] == b'"' {
@@ -447,6 +454,9 @@ impl Reader<'_, '_, '_, '_> {
             }
         }
         self.out.stack.pop();
+        if self.out.stack.is_empty() && self.seen.found == self.seen.total {
+            self.done = true;
+        }
         Ok(())
     }
 
@@ -467,6 +477,11 @@ impl Reader<'_, '_, '_, '_> {
         if *stamp != self.seen.epoch {
             *stamp = self.seen.epoch;
             self.seen.found += 1;
+            // Every named path has a value: outside arrays, the rest of the
+            // event can only repeat keys (see the module docs).
+            if self.seen.found == self.seen.total && self.out.stack.is_empty() {
+                self.done = true;
+            }
         }
         let trail_start = self.out.trails.len() as u32;
         let trail_len = self.out.stack.len() as u32;
@@ -487,7 +502,7 @@ impl Reader<'_, '_, '_, '_> {
     fn decode_string_into(&mut self, buf: &mut String) -> Result<(), EventError> {
         loop {
             let rest = self.b.get(self.pos..).unwrap_or(&[]);
-            let Some(at) = memchr2(b'"', b'\\', rest) else {
+            let Some(at) = find_quote_or_backslash(rest) else {
                 return self.bad();
             };
             buf.push_str(self.src.get(self.pos..self.pos + at).unwrap_or(""));
@@ -551,7 +566,7 @@ impl Reader<'_, '_, '_, '_> {
     fn skip_string_body(&mut self) -> Result<(), EventError> {
         loop {
             let rest = self.b.get(self.pos..).unwrap_or(&[]);
-            let Some(at) = memchr2(b'"', b'\\', rest) else {
+            let Some(at) = find_quote_or_backslash(rest) else {
                 return self.bad();
             };
             if rest[at] == b'"' {
@@ -567,14 +582,25 @@ impl Reader<'_, '_, '_, '_> {
         let mut depth = 0usize;
         let b = self.b;
         let mut i = self.pos;
-        while i < b.len() {
-            match CLASS[b[i] as usize] {
-                0 => i += 1,
-                1 => {
+        loop {
+            let Some(at) = find_structural(b.get(i..).unwrap_or(&[])) else {
+                self.pos = b.len();
+                return self.bad();
+            };
+            i += at;
+            match b[i] {
+                b'"' => {
+                    let Some(end) = skip_string(b.get(i + 1..).unwrap_or(&[])) else {
+                        self.pos = b.len();
+                        return self.bad();
+                    };
+                    i += 1 + end;
+                }
+                b'{' | b'[' => {
                     depth += 1;
                     i += 1;
                 }
-                2 => {
+                _ => {
                     depth = depth.saturating_sub(1);
                     i += 1;
                     if depth == 0 {
@@ -582,28 +608,78 @@ impl Reader<'_, '_, '_, '_> {
                         return Ok(());
                     }
                 }
-                _ => {
-                    self.pos = i + 1;
-                    self.skip_string_body()?;
-                    i = self.pos;
-                }
             }
         }
-        self.pos = i;
-        self.bad()
     }
 }
 
-/// Byte classes for skipping: 1 opens, 2 closes, 3 starts a string.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'{' as usize] = 1;
-    t[b'[' as usize] = 1;
-    t[b'}' as usize] = 2;
-    t[b']' as usize] = 2;
-    t[b'"' as usize] = 3;
-    t
-};
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask with the high bit set in the lowest byte of `w` equal to `t` (and
+/// possibly in later bytes; only the lowest flagged byte is exact).
+#[inline]
+fn byte_eq(w: u64, t: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(t));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+#[inline]
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..i + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_le_bytes)
+}
+
+/// The index of the first `"` or `\\` in `b`, eight bytes at a time.
+#[inline]
+fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(w) = word_at(b, i) {
+        let m = byte_eq(w, b'"') | byte_eq(w, b'\\');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| p + i)
+}
+
+/// The index of the first `"`, `{`, `}`, `[` or `]` in `b`.
+#[inline]
+fn find_structural(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(w) = word_at(b, i) {
+        // `[`/`{` and `]`/`}` differ only in bit 5.
+        let folded = w | (ONES * 0x20);
+        let m = byte_eq(w, b'"') | byte_eq(folded, b'{') | byte_eq(folded, b'}');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'))
+        .map(|p| p + i)
+}
+
+/// Given the bytes after an opening quote, the length up to and including
+/// the closing quote.
+#[inline]
+fn skip_string(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        i += find_quote_or_backslash(b.get(i..)?)?;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
