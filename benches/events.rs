@@ -47,16 +47,93 @@ impl Rng {
 /// San Francisco street names, weighted by repetition (FULTON, MASON and the
 /// benchmark's prefixes/suffixes all occur).
 const STREETS: &[&str] = &[
-    "GREENWICH", "FULTON", "FULTON", "MASON", "JEFFERSON", "BEACH", "HYDE", "HYDE", "CHESTNUT",
-    "ACTON", "BLAKE", "BLUXOME", "DRUMM", "DRUMM", "RHODE ISLAND", "CHICAGO", "DIAMOND", "LAKE",
-    "SPRING", "KING", "CLAYTON", "WASHINGTON", "JACKSON", "MISSION", "MISSION", "VALENCIA",
-    "GUERRERO", "DOLORES", "CHURCH", "SANCHEZ", "NOE", "CASTRO", "DIAMOND", "DOUGLASS", "HOFFMAN",
-    "19TH", "20TH", "21ST", "24TH", "IRVING", "JUDAH", "KIRKHAM", "LAWTON", "MORAGA", "NORIEGA",
-    "ORTEGA", "PACHECO", "QUINTARA", "RIVERA", "SANTIAGO", "TARAVAL", "ULLOA", "VICENTE",
-    "WAWONA", "GEARY", "CLEMENT", "CALIFORNIA", "SACRAMENTO", "CLAY", "PINE", "BUSH", "SUTTER",
-    "POST", "OFARRELL", "ELLIS", "EDDY", "TURK", "GOLDEN GATE", "MCALLISTER", "HAYES", "GROVE",
-    "FELL", "OAK", "PAGE", "HAIGHT", "WALLER", "FREDERICK", "CARL", "PARNASSUS", "ALEMANY",
-    "BRUNSWICK", "CHENERY", "CORBETT", "GOETTINGEN", "ARMSTRONG", "PALOU", "SHAFTER",
+    "GREENWICH",
+    "FULTON",
+    "FULTON",
+    "MASON",
+    "JEFFERSON",
+    "BEACH",
+    "HYDE",
+    "HYDE",
+    "CHESTNUT",
+    "ACTON",
+    "BLAKE",
+    "BLUXOME",
+    "DRUMM",
+    "DRUMM",
+    "RHODE ISLAND",
+    "CHICAGO",
+    "DIAMOND",
+    "LAKE",
+    "SPRING",
+    "KING",
+    "CLAYTON",
+    "WASHINGTON",
+    "JACKSON",
+    "MISSION",
+    "MISSION",
+    "VALENCIA",
+    "GUERRERO",
+    "DOLORES",
+    "CHURCH",
+    "SANCHEZ",
+    "NOE",
+    "CASTRO",
+    "DIAMOND",
+    "DOUGLASS",
+    "HOFFMAN",
+    "19TH",
+    "20TH",
+    "21ST",
+    "24TH",
+    "IRVING",
+    "JUDAH",
+    "KIRKHAM",
+    "LAWTON",
+    "MORAGA",
+    "NORIEGA",
+    "ORTEGA",
+    "PACHECO",
+    "QUINTARA",
+    "RIVERA",
+    "SANTIAGO",
+    "TARAVAL",
+    "ULLOA",
+    "VICENTE",
+    "WAWONA",
+    "GEARY",
+    "CLEMENT",
+    "CALIFORNIA",
+    "SACRAMENTO",
+    "CLAY",
+    "PINE",
+    "BUSH",
+    "SUTTER",
+    "POST",
+    "OFARRELL",
+    "ELLIS",
+    "EDDY",
+    "TURK",
+    "GOLDEN GATE",
+    "MCALLISTER",
+    "HAYES",
+    "GROVE",
+    "FELL",
+    "OAK",
+    "PAGE",
+    "HAIGHT",
+    "WALLER",
+    "FREDERICK",
+    "CARL",
+    "PARNASSUS",
+    "ALEMANY",
+    "BRUNSWICK",
+    "CHENERY",
+    "CORBETT",
+    "GOETTINGEN",
+    "ARMSTRONG",
+    "PALOU",
+    "SHAFTER",
 ];
 const ST_TYPES: &[&str] = &[
     "ST", "ST", "ST", "ST", "ST", "AVE", "AVE", "AVE", "BLVD", "WAY", "TER", "CT", "PL", "DR", "LN",
@@ -75,7 +152,11 @@ fn record(rng: &mut Rng) -> String {
     };
     let street = rng.pick(STREETS);
     let st_type = rng.pick(ST_TYPES);
-    let from = if rng.below(100) == 0 { 441 } else { rng.below(4000) };
+    let from = if rng.below(100) == 0 {
+        441
+    } else {
+        rng.below(4000)
+    };
     let to = from + rng.below(20);
     let multi = rng.below(1800) == 0;
     let n = 4 + rng.below(17) as usize;
@@ -172,7 +253,12 @@ fn quamina_matcher(rules: &[String]) -> Result<quamina::Quamina<usize>, String> 
 }
 
 /// Matches every event once; returns per-rule counts.
-fn run_baton(m: &Matcher<usize>, scratch: &mut MatchScratch, events: &[String], counts: &mut [u64]) {
+fn run_baton(
+    m: &Matcher<usize>,
+    scratch: &mut MatchScratch,
+    events: &[String],
+    counts: &mut [u64],
+) {
     for e in events {
         m.for_each_match(scratch, e, |&id| counts[id] += 1).unwrap();
     }
@@ -268,20 +354,34 @@ fn main() {
     let cats = categories();
     // `BATON_BENCH_PROFILE=EXACT` loops one category through Baton only (for a profiler).
     if let Ok(only) = std::env::var("BATON_BENCH_PROFILE") {
-        let cat = cats.iter().find(|c| c.name == only).expect("a category name");
+        let cat = cats
+            .iter()
+            .find(|c| c.name == only)
+            .expect("a category name");
         let m = baton_matcher(&cat.rules);
         let mut scratch = MatchScratch::new();
         let mut counts = vec![0u64; cat.rules.len()];
+        // `BATON_BENCH_HOT=N` uses only the first N events (cache-resident).
+        let events = match std::env::var("BATON_BENCH_HOT") {
+            Ok(n) => events[..n.parse::<usize>().unwrap().min(events.len())].to_vec(),
+            Err(_) => events.clone(),
+        };
         let t = Instant::now();
         let mut passes = 0;
         while t.elapsed() < Duration::from_secs(5) {
             run_baton(&m, &mut scratch, &events, &mut counts);
             passes += 1;
         }
-        println!("{only}: {:.0} events/s", (passes * events.len()) as f64 / t.elapsed().as_secs_f64());
+        println!(
+            "{only}: {:.0} events/s",
+            (passes * events.len()) as f64 / t.elapsed().as_secs_f64()
+        );
         return;
     }
     summary(&events, &cats);
+    if std::env::var_os("BATON_BENCH_SUMMARY_ONLY").is_some() {
+        return;
+    }
 
     let mut c = Criterion::default()
         .sample_size(10)
@@ -331,7 +431,9 @@ fn main() {
             b.iter(|| {
                 let mut hits = 0usize;
                 for e in sample {
-                    baton.for_each_match(&mut scratch, e, |_| hits += 1).unwrap();
+                    baton
+                        .for_each_match(&mut scratch, e, |_| hits += 1)
+                        .unwrap();
                 }
                 hits
             });

@@ -52,13 +52,25 @@ impl Children {
     fn get(&self, key: &[u8]) -> Option<u32> {
         match self {
             Children::None => None,
-            Children::Few(v) => v.iter().find(|(k, _)| &**k == key).map(|&(_, n)| n),
+            Children::Few(v) => v.iter().find(|(k, _)| key_eq(k, key)).map(|&(_, n)| n),
             Children::Many(m) => m.get(key).copied(),
         }
     }
     fn is_empty(&self) -> bool {
         matches!(self, Children::None)
     }
+}
+
+/// Byte equality without a `memcmp` call for the short keys events use.
+#[inline]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
 }
 
 impl FieldTrie {
@@ -577,41 +589,56 @@ impl Reader<'_, '_, '_, '_> {
         }
     }
 
-    /// Skips an object or array, tracking only brackets and strings.
+    /// Skips an object or array, tracking only brackets and strings. A plain
+    /// byte loop: structural bytes are too dense in event JSON (every few
+    /// bytes) for word-at-a-time scanning to pay off.
     fn skip_container(&mut self) -> Result<(), EventError> {
-        let mut depth = 0usize;
         let b = self.b;
+        let mut depth = 0usize;
         let mut i = self.pos;
-        loop {
-            let Some(at) = find_structural(b.get(i..).unwrap_or(&[])) else {
-                self.pos = b.len();
-                return self.bad();
-            };
-            i += at;
-            match b[i] {
-                b'"' => {
-                    let Some(end) = skip_string(b.get(i + 1..).unwrap_or(&[])) else {
-                        self.pos = b.len();
-                        return self.bad();
-                    };
-                    i += 1 + end;
-                }
-                b'{' | b'[' => {
-                    depth += 1;
-                    i += 1;
-                }
-                _ => {
+        while let Some(&c) = b.get(i) {
+            i += 1;
+            match CLASS[c as usize] {
+                0 => {}
+                1 => depth += 1,
+                2 => {
                     depth = depth.saturating_sub(1);
-                    i += 1;
                     if depth == 0 {
                         self.pos = i;
                         return Ok(());
                     }
                 }
+                _ => loop {
+                    match b.get(i) {
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                        None => {
+                            self.pos = b.len();
+                            return self.bad();
+                        }
+                    }
+                },
             }
         }
+        self.pos = b.len();
+        self.bad()
     }
 }
+
+/// Byte classes for skipping: 1 opens, 2 closes, 3 starts a string.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'{' as usize] = 1;
+    t[b'[' as usize] = 1;
+    t[b'}' as usize] = 2;
+    t[b']' as usize] = 2;
+    t[b'"' as usize] = 3;
+    t
+};
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -646,39 +673,6 @@ fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
         .iter()
         .position(|&c| c == b'"' || c == b'\\')
         .map(|p| p + i)
-}
-
-/// The index of the first `"`, `{`, `}`, `[` or `]` in `b`.
-#[inline]
-fn find_structural(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(w) = word_at(b, i) {
-        // `[`/`{` and `]`/`}` differ only in bit 5.
-        let folded = w | (ONES * 0x20);
-        let m = byte_eq(w, b'"') | byte_eq(folded, b'{') | byte_eq(folded, b'}');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b.get(i..)?
-        .iter()
-        .position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'))
-        .map(|p| p + i)
-}
-
-/// Given the bytes after an opening quote, the length up to and including
-/// the closing quote.
-#[inline]
-fn skip_string(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    loop {
-        i += find_quote_or_backslash(b.get(i..)?)?;
-        if b[i] == b'"' {
-            return Some(i + 1);
-        }
-        i += 2;
-    }
 }
 
 #[cfg(test)]
