@@ -45,7 +45,11 @@ pub(crate) fn fold(s: &str) -> std::borrow::Cow<'_, str> {
 /// Appends the folded form of `s` to `out`.
 pub(crate) fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let from = out.len();
+        out.push_str(s);
+        if let Some(tail) = out.get_mut(from..) {
+            tail.make_ascii_lowercase();
+        }
     } else {
         out.extend(s.chars().flat_map(char::to_lowercase));
     }
