@@ -2,5 +2,6 @@
 
 mod asl_conformance;
 mod asl_validation;
+mod events_conformance;
 mod jsonata_suite;
 mod support;
