@@ -377,7 +377,7 @@ impl<'a> Run<'a> {
                 TaskKind::Lambda { arn } => arn.as_str(),
                 _ => &*state.name,
             };
-            let failure = data_limit_failure(&name);
+            let failure = data_limit_failure(name);
             self.state_failed(fid, active, failure);
             return;
         }
