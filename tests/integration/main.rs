@@ -2,6 +2,7 @@
 
 mod asl_conformance;
 mod asl_validation;
+mod cli_run;
 mod events_conformance;
 mod jsonata_suite;
 mod support;
