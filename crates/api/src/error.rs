@@ -1,0 +1,62 @@
+//! AWS error responses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error as AWS returns it: status, error code (`__type`) and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// AWS's error name: `InvalidDefinition`, `ExecutionDoesNotExist`, …
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    /// A client error (HTTP 400), the status of nearly every AWS service error.
+    pub fn client(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A server-side failure (HTTP 500). The message is generic: details go to the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "InternalFailure".into(),
+            message: "The request processing has failed because of an unknown error.".into(),
+        }
+    }
+
+    /// The request body is not the JSON the operation expects.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        ApiError::client("SerializationException", message)
+    }
+
+    /// A parameter is missing or malformed.
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError::client("ValidationException", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"__type": self.code, "message": self.message});
+        let mut response = (self.status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&self.code) {
+            headers.insert("x-amzn-errortype", v);
+        }
+        response
+    }
+}
