@@ -77,12 +77,26 @@ fn pass(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Pass) {
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
+            // TestState shows `Result` as the result, else the input stages.
             let result = match (&p.result, &state.io.parameters) {
-                (Some(r), _) => r.clone(),
-                (None, Some(t)) => {
-                    run.eval_template(fid, &active, t, &no_eval(&effective), "Parameters")?
+                (Some(r), _) => {
+                    run.inspect(|i| i.result = Some(r.clone()));
+                    r.clone()
                 }
-                (None, None) => effective,
+                (None, Some(t)) => {
+                    run.inspect(|i| i.after_input_path = Some(effective.clone()));
+                    let v =
+                        run.eval_template(fid, &active, t, &no_eval(&effective), "Parameters")?;
+                    run.inspect(|i| i.after_parameters = Some(v.clone()));
+                    v
+                }
+                (None, None) => {
+                    run.inspect(|i| {
+                        i.after_input_path = Some(effective.clone());
+                        i.after_parameters = Some(effective.clone());
+                    });
+                    effective
+                }
             };
             run.jsonpath_result(fid, &active, result)
         })()
@@ -103,7 +117,9 @@ fn choice(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some(effective.clone())); // TestState
+            effective
         };
         let ctx = run.context_for(fid, &active, None);
         let mut chosen = None;
@@ -173,7 +189,9 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some(effective.clone())); // TestState
+            effective
         };
         let ctx = run.context_for(fid, &active, None);
         let fire_at = {
@@ -237,6 +255,7 @@ fn succeed(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some(effective.clone())); // TestState
             Ok((run.output_path(fid, &active, &effective)?, None))
         })()
     };
@@ -247,6 +266,10 @@ fn succeed(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
 }
 
 fn fail(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, f: &Fail) {
+    // TestState: AWS shows a JSONPath Fail state's input as its effective input.
+    if !is_jsonata(run, fid, &active) {
+        run.inspect(|i| i.after_input_path = Some(active.raw_input.clone()));
+    }
     let computed = (|| {
         let error = fail_field(run, fid, &active, f.error.as_ref(), "Error")?;
         let cause = fail_field(run, fid, &active, f.cause.as_ref(), "Cause")?;
@@ -323,15 +346,18 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
                 Some(a) => run.eval_template(fid, &active, a, &ev, "Arguments")?,
                 None => active.raw_input.clone(),
             };
+            run.inspect(|i| i.after_arguments = Some(params.clone())); // TestState
             (active.raw_input.clone(), params)
         } else {
             let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some(effective.clone())); // TestState
             let params = match &state.io.parameters {
                 Some(p) => {
                     run.eval_template(fid, &active, p, &no_eval(&effective), "Parameters")?
                 }
                 None => effective.clone(),
             };
+            run.inspect(|i| i.after_parameters = Some(params.clone())); // TestState
             (effective, params)
         };
         let ctx = run.context_for(fid, &active, None);
@@ -455,6 +481,10 @@ fn task_credentials(c: &Value) -> Value {
 }
 
 fn parallel(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Parallel) {
+    // TestState: a Parallel state's result is mocked; its branches do not run.
+    if run.test.is_some() {
+        return crate::test_state::mocked_parallel(run, fid, active);
+    }
     let state = run.state(fid, active.state);
     let computed = if is_jsonata(run, fid, &active) {
         match &state.io.arguments {
@@ -510,9 +540,15 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some(effective.clone())); // TestState
+            effective
         };
         let items = match &m.items {
+            // TestState: what the ItemReader would read comes with the request.
+            None if m.item_reader.is_some() && run.test.is_some() => {
+                crate::test_state::reader_items(run)
+            }
             None => effective.clone(),
             Some(MapItems::Path(p)) => {
                 let ctx = run.context_for(fid, &active, None);
@@ -548,6 +584,9 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                 v
             }
         };
+        if !jsonata {
+            run.inspect(|i| i.after_items_path = Some(items.clone())); // TestState
+        }
         match items {
             Value::Array(a) => Ok((effective, a)),
             other => Err(EvalError {
@@ -601,6 +640,11 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         Ok(v) => v,
         Err(e) => return run.eval_failed(fid, active, e),
     };
+    // TestState: a Map state's result is mocked; its iterations do not run.
+    if run.test.is_some() {
+        let limits = (max_concurrency, tolerated_count, tolerated_percentage);
+        return crate::test_state::mocked_map(run, fid, active, m, &effective, &items, limits);
+    }
     let distributed = m.mode == ProcessorMode::Distributed;
     let mut map_run_arn = None;
     let mut map_run_started = started;
