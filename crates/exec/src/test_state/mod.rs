@@ -203,3 +203,8 @@ impl TestStatePlan {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
