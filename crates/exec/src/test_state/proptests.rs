@@ -126,8 +126,8 @@ proptest! {
         input in any_json(),
         variables in any_json(),
         mock in any_mock(),
-        retries in prop::option::of(0u64..4),
-        failures in prop::option::of(0u64..4),
+        retries in prop::option::of(prop_oneof![0u64..4, Just(u64::MAX)]),
+        failures in prop::option::of(prop_oneof![0u64..4, Just(u64::MAX)]),
         reader in prop::option::of(any_json()),
         level in 0..3usize,
     ) {
