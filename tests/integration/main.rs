@@ -1,6 +1,7 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
 
 mod asl_conformance;
+mod asl_test_state;
 mod asl_validation;
 mod cli_run;
 mod events_conformance;

@@ -134,6 +134,7 @@ pub fn is_placeholder(s: &str) -> bool {
         "bucket-name",
         // Test-specific labels the recorder used for values that change every run.
         "start-time",
+        "start-date",
         "entered-time",
         "RandomNumberGenerated",
         "map_run_arn",

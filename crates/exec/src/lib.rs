@@ -18,6 +18,7 @@ pub mod limits;
 mod run;
 mod steps;
 pub mod task;
+pub mod test_state;
 pub mod token;
 
 pub use baton_asl::eval::Entropy;

@@ -32,6 +32,7 @@ use crate::history::{EventDetails, HistoryEvent, StateType};
 use crate::limits::{MAX_PAYLOAD_BYTES, json_size_exceeds};
 use crate::steps;
 use crate::task::{TaskKind, TaskRequest};
+use crate::test_state::{InspectionData, TestHooks};
 
 /// Applies one input to the execution and returns what the shell must do.
 ///
@@ -44,6 +45,17 @@ pub fn apply(
     input: Input,
     entropy: &mut dyn Entropy,
 ) -> Vec<Effect> {
+    apply_with(exec, machine, input, entropy, None)
+}
+
+/// [`apply`], with TestState's hooks attached when `test` is set.
+pub(crate) fn apply_with<'a>(
+    exec: &'a mut Execution,
+    machine: &'a StateMachine,
+    input: Input,
+    entropy: &'a mut dyn Entropy,
+    test: Option<&'a mut TestHooks>,
+) -> Vec<Effect> {
     let now = entropy.now_millis();
     let mut run = Run {
         machine,
@@ -52,8 +64,32 @@ pub fn apply(
         now,
         effects: Vec::new(),
         work: VecDeque::new(),
+        test,
     };
     run.handle(input);
+    run.drain();
+    run.effects
+}
+
+/// TestState: runs a frame the caller placed in `exec` at `Position::Enter` until it
+/// waits or finishes (TestState starts at one state, not at `StartAt`).
+pub(crate) fn run_frame<'a>(
+    exec: &'a mut Execution,
+    machine: &'a StateMachine,
+    frame: FrameId,
+    entropy: &'a mut dyn Entropy,
+    test: &'a mut TestHooks,
+) -> Vec<Effect> {
+    let now = entropy.now_millis();
+    let mut run = Run {
+        machine,
+        exec,
+        entropy,
+        now,
+        effects: Vec::new(),
+        work: VecDeque::from([Work::Step(frame)]),
+        test: Some(test),
+    };
     run.drain();
     run.effects
 }
@@ -74,6 +110,8 @@ pub(crate) struct Run<'a> {
     pub now: i64,
     pub effects: Vec<Effect>,
     pub work: VecDeque<Work>,
+    /// TestState's recorder and overrides; `None` in every real execution.
+    pub test: Option<&'a mut TestHooks>,
 }
 
 /// Variables a state assigns, in definition order.
@@ -87,6 +125,17 @@ pub(crate) struct Eval<'v> {
 }
 
 impl<'a> Run<'a> {
+    /// TestState inspection: hands the recorder to `f` when one is attached and the
+    /// request asked for DEBUG/TRACE data. In real executions this is one `None` check.
+    #[inline]
+    pub(crate) fn inspect(&mut self, f: impl FnOnce(&mut InspectionData)) {
+        if let Some(t) = self.test.as_deref_mut()
+            && let Some(data) = t.inspection()
+        {
+            f(data);
+        }
+    }
+
     fn handle(&mut self, input: Input) {
         if self.exec.is_finished() {
             return;
@@ -371,6 +420,7 @@ impl<'a> Run<'a> {
             },
         };
         self.record_in(fid, details);
+        self.inspect(|i| i.result = Some((*output).clone())); // TestState
         let state = self.state(fid, active.state);
         if json_size_exceeds(&output, MAX_PAYLOAD_BYTES) {
             let name = match &wait.kind {
@@ -526,6 +576,7 @@ impl<'a> Run<'a> {
                 input: input.clone(),
             },
         );
+        self.inspect(|i| i.input = Some((*input).clone())); // TestState
         let active = Box::new(Active {
             state: state_id,
             raw_input: input,
@@ -580,6 +631,12 @@ impl<'a> Run<'a> {
             Some(n) => Transition::Next(n),
             None => state.transition,
         };
+        // TestState runs one state: where it would go next is reported, not entered.
+        if let Some(t) = self.test.as_deref_mut() {
+            t.exited(next, self.exec.frames.get(&fid).map(|f| &f.variables));
+            self.frame_finished(fid, Outcome::Succeeded { output });
+            return;
+        }
         match next {
             Transition::Next(n) if !matches!(state.kind, StateKind::Succeed) => {
                 if let Some(f) = self.frame_mut(fid) {
@@ -623,11 +680,19 @@ impl<'a> Run<'a> {
             if !retrier.error_equals.matches(&error) {
                 continue;
             }
+            // TestState: the request says how often this retrier has retried already.
+            if let Some(t) = self.test.as_deref_mut() {
+                active.retry_attempts[i] = t.retrier_matched(i);
+            }
             if active.retry_attempts[i] < retrier.max_attempts {
                 active.retry_attempts[i] += 1;
                 active.retry_count += 1;
                 let draw = unit_draw(self.entropy.next_u64());
                 let delay = baton_asl::retry::delay_millis(retrier, active.retry_attempts[i], draw);
+                // TestState reports the retry instead of waiting for it.
+                if let Some(t) = self.test.as_deref_mut() {
+                    t.retriable(delay, &failure);
+                }
                 let fire_at = self.now.saturating_add(delay as i64);
                 let timer = self.start_timer(TimerPurpose::Resume { frame: fid }, fire_at);
                 active.waiting = Waiting::RetryTimer { timer };
@@ -639,8 +704,14 @@ impl<'a> Run<'a> {
         for details in give_up {
             self.record_in(fid, details.clone());
         }
-        let catcher = state.catch.iter().find(|c| c.error_equals.matches(&error));
-        match catcher {
+        let caught = state
+            .catch
+            .iter()
+            .position(|c| c.error_equals.matches(&error));
+        if let (Some(index), Some(t)) = (caught, self.test.as_deref_mut()) {
+            t.caught(index, &failure); // TestState
+        }
+        match caught.and_then(|i| state.catch.get(i)) {
             Some(c) => self.catch(fid, active, c, failure),
             None => {
                 // A Task whose error ends a Parallel branch is recorded as aborted.
@@ -740,10 +811,15 @@ impl<'a> Run<'a> {
     /// `EvaluationFailed` for query (JSONata) errors.
     fn evaluation_failure(&mut self, fid: FrameId, active: &Active, e: EvalError) -> Failure {
         let state = self.state(fid, active.state);
-        let cause = format!(
-            "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-            state.name, active.entered_event_id, e.cause
-        );
+        // TestState reports evaluation errors without the state/event prefix.
+        let cause = if self.test.is_some() {
+            e.cause.clone()
+        } else {
+            format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                state.name, active.entered_event_id, e.cause
+            )
+        };
         let failure = Failure {
             error: Some(e.error.clone()),
             cause: Some(cause.clone()),
@@ -837,6 +913,7 @@ impl<'a> Run<'a> {
             result: None,
             error_output: None,
         };
+        self.inspect(|i| i.after_result_selector = Some((*result).clone())); // TestState
         let assigned = self.eval_assign(fid, active, state.assign.as_ref(), &ev)?;
         let combined = match &state.io.result_path {
             OptionalReferencePath::Default => result,
@@ -846,6 +923,7 @@ impl<'a> Run<'a> {
                 Payload::unwrap_or_clone(result),
             )?),
         };
+        self.inspect(|i| i.after_result_path = Some((*combined).clone())); // TestState
         let out = self.output_path(fid, active, combined)?;
         Ok((out, assigned))
     }
@@ -915,7 +993,7 @@ impl<'a> Run<'a> {
             Waiting::Task(t) => t.token.as_deref(),
             _ => None,
         };
-        context_object(
+        let mut ctx = context_object(
             self.exec,
             &StateContext {
                 state_name: &state.name,
@@ -924,7 +1002,11 @@ impl<'a> Run<'a> {
                 task_token: token,
                 map_item,
             },
-        )
+        );
+        if let Some(t) = self.test.as_deref() {
+            t.adjust_context(&mut ctx); // TestState: the request's context, AWS's names
+        }
+        ctx
     }
 
     pub(crate) fn eval_template(

@@ -77,16 +77,31 @@ fn pass(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Pass) {
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
+            // TestState shows `Result` as the result, else the input stages.
             let result = match (&p.result, &state.io.parameters) {
-                (Some(r), _) => r.clone(),
-                (None, Some(t)) => Payload::new(run.eval_template(
-                    fid,
-                    &active,
-                    t,
-                    &no_eval(&effective),
-                    "Parameters",
-                )?),
-                (None, None) => effective,
+                (Some(r), _) => {
+                    run.inspect(|i| i.result = Some((**r).clone()));
+                    r.clone()
+                }
+                (None, Some(t)) => {
+                    run.inspect(|i| i.after_input_path = Some((*effective).clone()));
+                    let v = Payload::new(run.eval_template(
+                        fid,
+                        &active,
+                        t,
+                        &no_eval(&effective),
+                        "Parameters",
+                    )?);
+                    run.inspect(|i| i.after_parameters = Some((*v).clone()));
+                    v
+                }
+                (None, None) => {
+                    run.inspect(|i| {
+                        i.after_input_path = Some((*effective).clone());
+                        i.after_parameters = Some((*effective).clone());
+                    });
+                    effective
+                }
             };
             run.jsonpath_result(fid, &active, result)
         })()
@@ -107,7 +122,9 @@ fn choice(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
+            effective
         };
         let ctx = if c.choices.iter().any(|b| b.rule.uses_context()) {
             run.context_for(fid, &active, None)
@@ -181,7 +198,9 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
+            effective
         };
         let ctx = run.context_for(fid, &active, None);
         let fire_at = {
@@ -245,6 +264,7 @@ fn succeed(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
     } else {
         (|| {
             let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
             Ok((run.output_path(fid, &active, effective)?, None))
         })()
     };
@@ -255,6 +275,10 @@ fn succeed(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
 }
 
 fn fail(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, f: &Fail) {
+    // TestState: AWS shows a JSONPath Fail state's input as its effective input.
+    if !is_jsonata(run, fid, &active) {
+        run.inspect(|i| i.after_input_path = Some((*active.raw_input).clone()));
+    }
     let computed = (|| {
         let error = fail_field(run, fid, &active, f.error.as_ref(), "Error")?;
         let cause = fail_field(run, fid, &active, f.cause.as_ref(), "Cause")?;
@@ -331,9 +355,11 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
                 Some(a) => Payload::new(run.eval_template(fid, &active, a, &ev, "Arguments")?),
                 None => active.raw_input.clone(),
             };
+            run.inspect(|i| i.after_arguments = Some((*params).clone())); // TestState
             (active.raw_input.clone(), params)
         } else {
             let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
             let params = match &state.io.parameters {
                 Some(p) => Payload::new(run.eval_template(
                     fid,
@@ -344,6 +370,7 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
                 )?),
                 None => effective.clone(),
             };
+            run.inspect(|i| i.after_parameters = Some((*params).clone())); // TestState
             (effective, params)
         };
         let ctx = run.context_for(fid, &active, None);
@@ -467,6 +494,10 @@ fn task_credentials(c: &Value) -> Value {
 }
 
 fn parallel(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, p: &Parallel) {
+    // TestState: a Parallel state's result is mocked; its branches do not run.
+    if run.test.is_some() {
+        return crate::test_state::mocked_parallel(run, fid, active);
+    }
     let state = run.state(fid, active.state);
     let computed = if is_jsonata(run, fid, &active) {
         match &state.io.arguments {
@@ -526,9 +557,15 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         let effective = if jsonata {
             active.raw_input.clone()
         } else {
-            run.input_path(fid, &active)?
+            let effective = run.input_path(fid, &active)?;
+            run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
+            effective
         };
         let items = match &m.items {
+            // TestState: what the ItemReader would read comes with the request.
+            None if m.item_reader.is_some() && run.test.is_some() => {
+                crate::test_state::reader_items(run)
+            }
             None => (*effective).clone(),
             Some(MapItems::Path(p)) => {
                 let ctx = run.context_for(fid, &active, None);
@@ -564,6 +601,9 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                 v
             }
         };
+        if !jsonata {
+            run.inspect(|i| i.after_items_path = Some(items.clone())); // TestState
+        }
         match items {
             Value::Array(a) => Ok((effective, a)),
             other => Err(EvalError {
@@ -617,6 +657,11 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
         Ok(v) => v,
         Err(e) => return run.eval_failed(fid, active, e),
     };
+    // TestState: a Map state's result is mocked; its iterations do not run.
+    if run.test.is_some() {
+        let limits = (max_concurrency, tolerated_count, tolerated_percentage);
+        return crate::test_state::mocked_map(run, fid, active, m, &effective, &items, limits);
+    }
     let distributed = m.mode == ProcessorMode::Distributed;
     let mut map_run_arn = None;
     let mut map_run_started = started;
