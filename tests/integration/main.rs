@@ -6,4 +6,6 @@ mod asl_validation;
 mod cli_run;
 mod events_conformance;
 mod jsonata_suite;
+mod server;
+mod server_basics;
 mod support;

@@ -1,9 +1,11 @@
 //! The imperative shell around the pure cores.
 //!
-//! For now it holds the in-process driver that `baton run` and the conformance tests
-//! use: a virtual (or real) clock, task handlers (mocked responses, in-process
-//! functions), and the Lambda integration's result shapes.
+//! `local` is the in-process driver that `baton run` and the conformance tests use: a
+//! virtual (or real) clock, task handlers (mocked responses, in-process functions).
+//! `lambda` holds the Lambda integration's result shapes; `bridge` the traits through
+//! which executions and event buses call each other.
 
+pub mod bridge;
 pub mod entropy;
 pub mod lambda;
 pub mod local;

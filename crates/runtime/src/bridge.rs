@@ -1,0 +1,62 @@
+//! How the orchestration and choreography halves call each other without depending on
+//! each other's internals: executions publish events (status changes, the
+//! `events:putEvents` task) and rules start executions (state machine targets).
+//! `baton serve` wires the real implementations together.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// One event to put on a bus: the PutEvents entry fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingEvent {
+    /// Bus name or ARN; `None` is the default bus.
+    pub event_bus: Option<String>,
+    pub source: String,
+    pub detail_type: String,
+    /// The `Detail` JSON object.
+    pub detail: Value,
+    pub resources: Vec<String>,
+}
+
+/// Why an event was not accepted, per entry, as PutEvents reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRejected {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// Puts events on a bus. Implemented by the event bus runtime.
+#[async_trait]
+pub trait EventSink: Send + Sync + 'static {
+    /// # Contract
+    /// An `Ok(Ok(event_id))` entry is durable when this returns (an acknowledged event is
+    /// delivered to every matching target eventually). Results are in entry order.
+    async fn put_events(
+        &self,
+        events: Vec<OutgoingEvent>,
+    ) -> Result<Vec<Result<String, EventRejected>>, BridgeError>;
+}
+
+/// Starts executions. Implemented by the Step Functions runtime.
+#[async_trait]
+pub trait ExecutionStarter: Send + Sync + 'static {
+    /// Starts an execution of `state_machine_arn` with `input` (JSON text).
+    ///
+    /// # Contract
+    /// Idempotent by `name` as StartExecution is: the same name and input return the same
+    /// execution ARN. When this returns `Ok`, the execution is durable.
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        input: &str,
+        name: Option<&str>,
+    ) -> Result<String, BridgeError>;
+}
+
+/// A failed cross-half call: an AWS error name and message the caller reports as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct BridgeError {
+    pub code: String,
+    pub message: String,
+}
