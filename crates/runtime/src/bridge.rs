@@ -60,3 +60,27 @@ pub struct BridgeError {
     pub code: String,
     pub message: String,
 }
+
+/// Invokes functions. Implemented by the functions runtime; the Step Functions runtime
+/// calls it for Lambda tasks, the bus for Lambda targets.
+#[async_trait]
+pub trait FunctionInvoker: Send + Sync + 'static {
+    /// Runs `function` (a name, ARN or partial ARN, with an optional `:qualifier`)
+    /// synchronously with `payload` (the request body bytes) and returns what the
+    /// function produced; `request_id` identifies the invocation in logs.
+    ///
+    /// # Contract
+    /// `Ok(FunctionResult::Raised { .. })` is the function's own error (including
+    /// `Sandbox.Timedout` and init failures); `Err` is a failure to invoke at all
+    /// (unknown function → `ResourceNotFoundException`, throttled →
+    /// `TooManyRequestsException`), with AWS's error name.
+    async fn invoke(
+        &self,
+        function: &str,
+        payload: Vec<u8>,
+        request_id: &str,
+    ) -> Result<crate::lambda::FunctionResult, BridgeError>;
+
+    /// Queues an asynchronous (`Event`) invocation; it is durable when this returns.
+    async fn invoke_async(&self, function: &str, payload: Vec<u8>) -> Result<String, BridgeError>;
+}
