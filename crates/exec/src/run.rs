@@ -114,6 +114,23 @@ pub(crate) struct Run<'a> {
     pub test: Option<&'a mut TestHooks>,
 }
 
+/// Whether an evaluation needs the context object built.
+#[derive(Clone, Copy)]
+pub(crate) enum ContextNeed {
+    No,
+    Yes,
+}
+
+impl ContextNeed {
+    pub(crate) fn when(needed: bool) -> Self {
+        if needed {
+            ContextNeed::Yes
+        } else {
+            ContextNeed::No
+        }
+    }
+}
+
 /// Variables a state assigns, in definition order.
 pub(crate) type Assigned = Option<Vec<(String, Value)>>;
 
@@ -957,22 +974,43 @@ impl<'a> Run<'a> {
     ) -> Result<Payload, EvalError> {
         match path {
             OptionalPath::Default => Ok(value),
-            path => {
-                let ctx = self.context_for(fid, active, None);
-                let vars = FrameVariables {
-                    frames: &self.exec.frames,
-                    frame: fid,
-                };
-                let b = Bindings {
-                    input: &value,
-                    context: &ctx,
-                    variables: &vars,
-                    result: None,
-                    error_output: None,
-                };
-                baton_asl::dataflow::apply_input_path(path, &b).map(Payload::new)
+            OptionalPath::Null => Ok(Payload::new(Value::Object(Map::new()))),
+            OptionalPath::Path(p) => {
+                let need = ContextNeed::when(p.uses_context());
+                self.with_bindings(fid, active, &value, need, |b, _| {
+                    baton_asl::dataflow::apply_input_path(path, b).map(Payload::new)
+                })
             }
         }
+    }
+
+    /// Runs `f` with what the frame's expressions see: `$` = `input`, the context object
+    /// (built only when `context` asks for it: building it costs more than most
+    /// expressions), the frame's variables, and the injected entropy.
+    pub(crate) fn with_bindings<T>(
+        &mut self,
+        fid: FrameId,
+        active: &Active,
+        input: &Value,
+        context: ContextNeed,
+        f: impl FnOnce(&Bindings<'_>, &mut dyn Entropy) -> T,
+    ) -> T {
+        let ctx = match context {
+            ContextNeed::No => Value::Null,
+            ContextNeed::Yes => self.context_for(fid, active, None),
+        };
+        let vars = FrameVariables {
+            frames: &self.exec.frames,
+            frame: fid,
+        };
+        let b = Bindings {
+            input,
+            context: &ctx,
+            variables: &vars,
+            result: None,
+            error_output: None,
+        };
+        f(&b, &mut *self.entropy)
     }
 
     /// The context object for the frame's active state.
@@ -1041,6 +1079,7 @@ impl<'a> Run<'a> {
             frames: &self.exec.frames,
             frame: fid,
         };
+        // Unlike `with_bindings`, `$states.result` and `$states.errorOutput` may be set.
         let b = Bindings {
             input: ev.input,
             context: &ctx,

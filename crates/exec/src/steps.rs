@@ -2,7 +2,7 @@
 
 use baton_asl::dataflow;
 use baton_asl::error_name::{STATES_NO_CHOICE_MATCHED, STATES_RUNTIME};
-use baton_asl::eval::{Bindings, EvalError, to_json_text};
+use baton_asl::eval::{EvalError, to_json_text};
 use baton_asl::model::{
     Fail, FailField, Map as MapState, MapItems, Parallel, Pass, ProcessorMode, QueryLanguage,
     StateKind, Task, Wait,
@@ -10,13 +10,12 @@ use baton_asl::model::{
 use baton_asl::template::Template;
 use serde_json::Value;
 
-use crate::context::FrameVariables;
 use crate::execution::{
     Active, Children, ChildrenKind, Failure, FrameId, MapRun, Outcome, Payload, TaskWait,
     TimerPurpose, Waiting,
 };
 use crate::history::EventDetails;
-use crate::run::{Assigned, Eval, Run, Work, secs_to_millis};
+use crate::run::{Assigned, ContextNeed, Eval, Run, Work, secs_to_millis};
 use crate::task::{TaskKind, TaskRequest};
 
 /// Runs the body of the frame's active state.
@@ -126,25 +125,13 @@ fn choice(run: &mut Run<'_>, fid: FrameId, active: Box<Active>) {
             run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
             effective
         };
-        let ctx = if c.choices.iter().any(|b| b.rule.uses_context()) {
-            run.context_for(fid, &active, None)
-        } else {
-            Value::Null
-        };
+        let need = ContextNeed::when(c.choices.iter().any(|b| b.rule.uses_context()));
         let mut chosen = None;
         for branch in &c.choices {
-            let vars = FrameVariables {
-                frames: &run.exec.frames,
-                frame: fid,
-            };
-            let b = Bindings {
-                input: &effective,
-                context: &ctx,
-                variables: &vars,
-                result: None,
-                error_output: None,
-            };
-            if branch.rule.evaluate(&b, &mut *run.entropy)? {
+            let matched = run.with_bindings(fid, &active, &effective, need, |b, e| {
+                branch.rule.evaluate(b, e)
+            })?;
+            if matched {
                 chosen = Some(branch);
                 break;
             }
@@ -202,28 +189,15 @@ fn wait(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, w: &Wait) {
             run.inspect(|i| i.after_input_path = Some((*effective).clone())); // TestState
             effective
         };
-        let ctx = run.context_for(fid, &active, None);
-        let fire_at = {
-            let vars = FrameVariables {
-                frames: &run.exec.frames,
-                frame: fid,
-            };
-            let b = Bindings {
-                input: &effective,
-                context: &ctx,
-                variables: &vars,
-                result: None,
-                error_output: None,
-            };
-            let field = match w {
-                Wait::Seconds(_) => "Seconds",
-                Wait::Timestamp(_) => "Timestamp",
-            };
-            let delay = dataflow::wait_delay_millis(w, &b, &mut *run.entropy, run.now)
-                .map_err(|e| e.at(field))?;
-            run.now
-                .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX))
+        let field = match w {
+            Wait::Seconds(_) => "Seconds",
+            Wait::Timestamp(_) => "Timestamp",
         };
+        let now = run.now;
+        let delay = run.with_bindings(fid, &active, &effective, ContextNeed::Yes, |b, e| {
+            dataflow::wait_delay_millis(w, b, e, now).map_err(|err| err.at(field))
+        })?;
+        let fire_at = now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
         let (out, assigned) = if jsonata {
             jsonata_output_assign(
                 run,
@@ -303,23 +277,13 @@ fn fail_field(
     if let FailField::Fixed(s) = field {
         return Ok(Some(s.clone()));
     }
-    let ctx = run.context_for(fid, active, None);
-    let vars = FrameVariables {
-        frames: &run.exec.frames,
-        frame: fid,
-    };
-    let b = Bindings {
-        input: &active.raw_input,
-        context: &ctx,
-        variables: &vars,
-        result: None,
-        error_output: None,
-    };
-    let value = if name == "Error" {
-        dataflow::fail_error(field, &b, &mut *run.entropy)?
-    } else {
-        dataflow::fail_cause(field, &b, &mut *run.entropy)?
-    };
+    let value = run.with_bindings(fid, active, &active.raw_input, ContextNeed::Yes, |b, e| {
+        if name == "Error" {
+            dataflow::fail_error(field, b, e)
+        } else {
+            dataflow::fail_cause(field, b, e)
+        }
+    })?;
     Ok(Some(value))
 }
 
@@ -373,36 +337,18 @@ fn task(run: &mut Run<'_>, fid: FrameId, mut active: Box<Active>, t: &Task) {
             run.inspect(|i| i.after_parameters = Some((*params).clone())); // TestState
             (effective, params)
         };
-        let ctx = run.context_for(fid, &active, None);
-        let vars = FrameVariables {
-            frames: &run.exec.frames,
-            frame: fid,
-        };
-        let b = Bindings {
-            input: &effective,
-            context: &ctx,
-            variables: &vars,
-            result: None,
-            error_output: None,
-        };
-        let timeout = match &t.timeout_seconds {
-            Some(d) => Some(dataflow::resolve_u64(
-                d,
-                "TimeoutSeconds",
-                &b,
-                &mut *run.entropy,
-            )?),
-            None => None,
-        };
-        let heartbeat = match &t.heartbeat_seconds {
-            Some(d) => Some(dataflow::resolve_u64(
-                d,
-                "HeartbeatSeconds",
-                &b,
-                &mut *run.entropy,
-            )?),
-            None => None,
-        };
+        let (timeout, heartbeat) =
+            run.with_bindings(fid, &active, &effective, ContextNeed::Yes, |b, e| {
+                let timeout = match &t.timeout_seconds {
+                    Some(d) => Some(dataflow::resolve_u64(d, "TimeoutSeconds", b, e)?),
+                    None => None,
+                };
+                let heartbeat = match &t.heartbeat_seconds {
+                    Some(d) => Some(dataflow::resolve_u64(d, "HeartbeatSeconds", b, e)?),
+                    None => None,
+                };
+                Ok::<_, EvalError>((timeout, heartbeat))
+            })?;
         let credentials = match &t.credentials {
             Some(c) => {
                 Some(run.eval_template(fid, &active, c, &no_eval(&effective), "Credentials")?)
@@ -567,21 +513,13 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
                 crate::test_state::reader_items(run)
             }
             None => (*effective).clone(),
-            Some(MapItems::Path(p)) => {
-                let ctx = run.context_for(fid, &active, None);
-                let vars = FrameVariables {
-                    frames: &run.exec.frames,
-                    frame: fid,
-                };
-                let b = Bindings {
-                    input: &effective,
-                    context: &ctx,
-                    variables: &vars,
-                    result: None,
-                    error_output: None,
-                };
-                Value::Array(dataflow::items_path(p, &b)?)
-            }
+            Some(MapItems::Path(p)) => Value::Array(run.with_bindings(
+                fid,
+                &active,
+                &effective,
+                ContextNeed::when(p.uses_context()),
+                |b, _| dataflow::items_path(p, b),
+            )?),
             Some(MapItems::Template(t)) => {
                 let v = run
                     .eval_template(fid, &active, t, &no_eval(&effective), "Items")
@@ -627,22 +565,23 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
     };
     // AWS reads MaxConcurrency before recording MapStateStarted and the tolerated
     // failure fields after it (their errors come after the event).
-    let max_concurrency = match map_limit(run, fid, &active, &effective, |b, e| {
-        match &m.max_concurrency {
+    let max_concurrency =
+        match run.with_bindings(fid, &active, &effective, ContextNeed::Yes, |b, e| match &m
+            .max_concurrency
+        {
             Some(d) => dataflow::resolve_u64(d, "MaxConcurrency", b, e),
             None => Ok(0),
-        }
-    }) {
-        Ok(v) => v,
-        Err(e) => return run.eval_failed(fid, active, e),
-    };
+        }) {
+            Ok(v) => v,
+            Err(e) => return run.eval_failed(fid, active, e),
+        };
     let started = run.record_in(
         fid,
         EventDetails::MapStateStarted {
             length: items.len() as u64,
         },
     );
-    let limits = map_limit(run, fid, &active, &effective, |b, e| {
+    let limits = run.with_bindings(fid, &active, &effective, ContextNeed::Yes, |b, e| {
         let count = match &m.tolerated_failure_count {
             Some(d) => Some(dataflow::resolve_u64(d, "ToleratedFailureCount", b, e)?),
             None => None,
@@ -701,29 +640,6 @@ fn map(run: &mut Run<'_>, fid: FrameId, active: Box<Active>, m: &MapState) {
     } else {
         run.work.push_front(Work::FillMap(fid));
     }
-}
-
-/// Evaluates a Map limit field against the state's effective input.
-fn map_limit<T>(
-    run: &mut Run<'_>,
-    fid: FrameId,
-    active: &Active,
-    effective: &Value,
-    f: impl FnOnce(&Bindings<'_>, &mut dyn baton_asl::eval::Entropy) -> Result<T, EvalError>,
-) -> Result<T, EvalError> {
-    let ctx = run.context_for(fid, active, None);
-    let vars = FrameVariables {
-        frames: &run.exec.frames,
-        frame: fid,
-    };
-    let b = Bindings {
-        input: effective,
-        context: &ctx,
-        variables: &vars,
-        result: None,
-        error_output: None,
-    };
-    f(&b, &mut *run.entropy)
 }
 
 /// `arn:…:mapRun:<machine name>/<label or state name>:<id>`.
