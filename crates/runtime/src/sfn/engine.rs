@@ -19,8 +19,8 @@ use baton_exec::{
 };
 use baton_store::StoreError;
 use baton_store::sfn::{
-    ExecutionId, ExecutionRecord, Lease, NewActivityTask, NewExecution, NewWork, ParentLink,
-    RunStatus, SnapshotChange, StateMachineRecord, Step, WorkKey,
+    ExecutionId, Lease, NewActivityTask, NewExecution, NewWork, ParentLink, RunStatus,
+    SnapshotChange, StateMachineRecord, Step, WorkKey,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,6 +42,9 @@ pub(crate) struct Live {
     /// Child executions started by `.sync` tasks that are still waited for (task id →
     /// child ARN), so stopping this execution stops them too.
     pub children: BTreeMap<u64, String>,
+    /// After a failure, timeout or abort: the execution as it was before the step that
+    /// ended it, which RedriveExecution continues from.
+    pub redrive_base: Option<Execution>,
 }
 
 /// What does not change during an execution's life.
@@ -59,6 +62,8 @@ pub(crate) struct Meta {
 struct SnapshotOut<'a> {
     exec: &'a Execution,
     children: &'a BTreeMap<u64, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redrive_base: Option<&'a Execution>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +71,8 @@ struct SnapshotIn {
     exec: Execution,
     #[serde(default)]
     children: BTreeMap<u64, String>,
+    #[serde(default)]
+    redrive_base: Option<Execution>,
 }
 
 type Slot = Arc<AsyncMutex<Option<Live>>>;
@@ -179,8 +186,9 @@ pub(crate) struct After {
 }
 
 enum Loaded {
-    Live(Live),
-    Finished(ExecutionRecord),
+    Live(Box<Live>),
+    /// Finished, with its stop time.
+    Finished(Option<i64>),
     Missing,
 }
 
@@ -189,18 +197,18 @@ async fn load(inner: &Arc<Inner>, arn: &str) -> Result<Loaded, SfnError> {
         return Ok(Loaded::Missing);
     };
     if record.status.is_terminal() {
-        return Ok(Loaded::Finished(record));
+        return Ok(Loaded::Finished(record.stop_millis));
     }
     let Some(snapshot) = inner.store.snapshot(arn).await? else {
         return Ok(Loaded::Missing);
     };
     let Some(data) = snapshot.data else {
-        return Ok(Loaded::Finished(record));
+        return Ok(Loaded::Finished(record.stop_millis));
     };
     let stored: SnapshotIn = serde_json::from_str(&data)
         .map_err(|e| SfnError::internal(format!("snapshot of {arn}: {e}")))?;
     let machine = inner.machines.get(inner, &record.revision_id).await?;
-    Ok(Loaded::Live(Live {
+    Ok(Loaded::Live(Box::new(Live {
         id: snapshot.id,
         arn: Arc::from(arn),
         version: snapshot.version,
@@ -214,7 +222,8 @@ async fn load(inner: &Arc<Inner>, arn: &str) -> Result<Loaded, SfnError> {
             parent: record.parent,
         }),
         children: stored.children,
-    }))
+        redrive_base: stored.redrive_base,
+    })))
 }
 
 /// Applies the inputs `plan` chooses (it sees the execution under its lock) and commits
@@ -233,14 +242,12 @@ where
     let mut guard = slot.lock().await;
     if guard.is_none() {
         match load(inner, arn).await? {
-            Loaded::Live(l) => *guard = Some(l),
-            Loaded::Finished(record) => {
+            Loaded::Live(l) => *guard = Some(*l),
+            Loaded::Finished(stop_millis) => {
                 drop(guard);
                 inner.live.forget(arn);
                 finish_consume(inner, &consume).await?;
-                return Ok(Delivery::Finished(ExecutionRecordLite {
-                    stop_millis: record.stop_millis,
-                }));
+                return Ok(Delivery::Finished(ExecutionRecordLite { stop_millis }));
             }
             Loaded::Missing => {
                 drop(guard);
@@ -264,6 +271,8 @@ where
     let inputs = plan(live)?;
     let now = inner.now();
     let mut entropy = DriverEntropy::new(now, inner.next_seed());
+    // Kept in case this step ends the execution unsuccessfully (redrive starts here).
+    let before = (!inputs.is_empty()).then(|| live.exec.clone());
     let mut effects = Vec::new();
     for input in inputs {
         if live.exec.is_finished() {
@@ -279,7 +288,7 @@ where
             stop_millis: None,
         });
     }
-    let (step, after) = build_step(inner, live, effects, consume, now, false)?;
+    let (step, after) = build_step(inner, live, effects, consume, now, false, before)?;
     if let Err(e) = inner.store.commit_step(live.id, live.version, step).await {
         // Memory is ahead of the store now: forget it, the next input reloads.
         *guard = None;
@@ -356,6 +365,7 @@ pub(crate) fn build_step(
     consume: Consume,
     now: i64,
     redriven: bool,
+    before: Option<Execution>,
 ) -> Result<(Step, After), SfnError> {
     let mut after = After::default();
     let mut history = Vec::new();
@@ -457,12 +467,16 @@ pub(crate) fn build_step(
 
     let (status, stop_millis, output, error, cause) = summary(&live.exec);
     let finished = status.is_terminal();
+    if finished {
+        live.redrive_base = before;
+    }
     let snapshot = if status == RunStatus::Succeeded {
         SnapshotChange::Clear
     } else {
         let text = serde_json::to_string(&SnapshotOut {
             exec: &live.exec,
             children: &live.children,
+            redrive_base: live.redrive_base.as_ref().filter(|_| finished),
         })
         .map_err(|e| SfnError::internal(format!("snapshot: {e}")))?;
         SnapshotChange::Replace(text)
@@ -599,6 +613,7 @@ pub(crate) async fn start_standard(
     };
     let now = inner.now();
     let mut exec = Execution::new(identity, input, now);
+    let before = exec.clone();
     let mut entropy = DriverEntropy::new(now, inner.next_seed());
     let effects = apply(&mut exec, &parsed, Input::Start, &mut entropy);
     let mut live = Live {
@@ -615,8 +630,17 @@ pub(crate) async fn start_standard(
             parent: parent.clone(),
         }),
         children: BTreeMap::new(),
+        redrive_base: None,
     };
-    let (step, after) = build_step(inner, &mut live, effects, Consume::default(), now, false)?;
+    let (step, after) = build_step(
+        inner,
+        &mut live,
+        effects,
+        Consume::default(),
+        now,
+        false,
+        Some(before),
+    )?;
     let new = NewExecution {
         arn: arn.clone(),
         name: name.to_owned(),
@@ -677,3 +701,96 @@ pub(crate) fn task_wait(
         _ => None,
     }
 }
+
+/// RedriveExecution: continues a failed, timed-out or aborted execution from the states
+/// it had not finished. Returns the redrive time.
+pub(crate) async fn redrive(inner: &Arc<Inner>, arn: &str) -> Result<i64, SfnError> {
+    let not_redrivable = |reason: String| SfnError::new("ExecutionNotRedrivable", reason);
+    let slot = inner.live.slot(arn);
+    let mut guard = slot.lock().await;
+    let Some(record) = inner.store.execution(arn).await? else {
+        return Err(SfnError::execution_does_not_exist(arn));
+    };
+    let now = inner.now();
+    if let (crate::sfn::RedriveStatus::NotRedrivable, reason) =
+        crate::sfn::queries::redrive_status(&record, now)
+    {
+        return Err(not_redrivable(
+            reason.unwrap_or_else(|| "Execution cannot be redriven".to_owned()),
+        ));
+    }
+    if record.redrive_count >= MAX_REDRIVES {
+        return Err(SfnError::new(
+            "ExecutionLimitExceeded",
+            format!("Execution has been redriven {MAX_REDRIVES} times, the most allowed"),
+        ));
+    }
+    let snapshot = inner
+        .store
+        .snapshot(arn)
+        .await?
+        .and_then(|s| s.data.map(|d| (s.id, s.version, d)));
+    let Some((id, version, data)) = snapshot else {
+        return Err(not_redrivable("Execution cannot be redriven".to_owned()));
+    };
+    let stored: SnapshotIn = serde_json::from_str(&data)
+        .map_err(|e| SfnError::internal(format!("snapshot of {arn}: {e}")))?;
+    let Some(base) = stored.redrive_base else {
+        return Err(not_redrivable("Execution cannot be redriven".to_owned()));
+    };
+    let machine = inner.machines.get(inner, &record.revision_id).await?;
+    let mut entropy = DriverEntropy::new(now, inner.next_seed());
+    let Some((exec, effects)) =
+        baton_exec::redrive::redrive(&base, &stored.exec, &machine, &mut entropy)
+    else {
+        return Err(not_redrivable("Execution cannot be redriven".to_owned()));
+    };
+    let count = exec.identity.redrive_count;
+    let mut live = Live {
+        id,
+        arn: Arc::from(arn),
+        version,
+        exec,
+        machine,
+        meta: Arc::new(Meta {
+            name: record.name,
+            state_machine_arn: record.state_machine_arn,
+            input: record.input,
+            start_millis: record.start_millis,
+            parent: record.parent,
+        }),
+        children: BTreeMap::new(),
+        redrive_base: None,
+    };
+    let (mut step, after) = build_step(
+        inner,
+        &mut live,
+        effects,
+        Consume::default(),
+        now,
+        true,
+        Some(base),
+    )?;
+    step.redrive = Some((u32::try_from(count).unwrap_or(u32::MAX), now));
+    if let Err(e) = inner.store.commit_step(id, version, step).await {
+        *guard = None;
+        return Err(e.into());
+    }
+    live.version += 1;
+    let finished = live.exec.is_finished();
+    let arc_arn = live.arn.clone();
+    if finished {
+        *guard = None;
+    } else {
+        *guard = Some(live);
+    }
+    drop(guard);
+    if finished {
+        inner.live.forget(arn);
+    }
+    dispatch(inner, id, arc_arn, after);
+    Ok(now)
+}
+
+/// How many times one execution may be redriven (AWS: 1,000).
+const MAX_REDRIVES: u32 = 1_000;

@@ -65,6 +65,12 @@ impl StepFunctions {
         }
     }
 
+    /// RedriveExecution: returns when the redrive happened.
+    pub async fn redrive_execution(&self, execution_arn: &str) -> Result<i64, SfnError> {
+        arn::parse(execution_arn, &[ArnKind::Execution])?;
+        engine::redrive(&self.inner, execution_arn).await
+    }
+
     /// StopExecution: the execution ends ABORTED with `error` and `cause`. Returns when it
     /// stopped (for an execution already finished, when that happened).
     pub async fn stop_execution(

@@ -548,3 +548,78 @@ async fn a_new_runtime_on_the_same_file_finishes_what_the_old_one_left() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_execution_redrives_from_its_failed_state() {
+    let f = fixture().await;
+    let activity = f
+        .sfn
+        .create_activity("flaky", Vec::new())
+        .await
+        .unwrap()
+        .arn;
+    let arn = machine(
+        &f.sfn,
+        "redrivable",
+        json!({"StartAt": "Before", "States": {
+            "Before": {"Type": "Pass", "Result": 1, "ResultPath": "$.before", "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": activity, "End": true}}}),
+        MachineType::Standard,
+    )
+    .await;
+    let (exec, _) = f.sfn.start_execution(&arn, None, None).await.unwrap();
+    let e = f.sfn.redrive_execution(&exec).await.unwrap_err();
+    assert_eq!(e.code, "ExecutionNotRedrivable", "a running execution");
+    let task = f
+        .sfn
+        .get_activity_task(&activity, None)
+        .await
+        .unwrap()
+        .unwrap();
+    f.sfn
+        .send_task_failure(
+            &task.task_token,
+            Some("Flaky".into()),
+            Some("try again".into()),
+        )
+        .await
+        .unwrap();
+    let failed = wait_done(&f.sfn, &exec).await;
+    assert_eq!(failed.status, RunStatus::Failed);
+    let d = f.sfn.describe_execution(&exec).await.unwrap();
+    assert_eq!(d.redrive_status.as_str(), "REDRIVABLE");
+
+    f.sfn.redrive_execution(&exec).await.unwrap();
+    let d = f.sfn.describe_execution(&exec).await.unwrap().record;
+    assert_eq!((d.status, d.redrive_count), (RunStatus::Running, 1));
+    assert!(d.redrive_millis.is_some());
+    let task = f
+        .sfn
+        .get_activity_task(&activity, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&task.input).unwrap(),
+        json!({"before": 1}),
+        "the failed state runs again with its input"
+    );
+    f.sfn
+        .send_task_success(&task.task_token, "{\"done\":true}")
+        .await
+        .unwrap();
+    let done = wait_done(&f.sfn, &exec).await;
+    assert_eq!(done.status, RunStatus::Succeeded);
+    let types = history_types(&f.sfn, &exec).await;
+    let at = types.iter().position(|t| t == "ExecutionRedriven").unwrap();
+    assert_eq!(types[at - 1], "ExecutionFailed");
+    assert_eq!(types[at + 1], "TaskStateEntered");
+    assert_eq!(types.last().unwrap(), "ExecutionSucceeded");
+    assert_eq!(
+        types.iter().filter(|t| *t == "PassStateEntered").count(),
+        1,
+        "states that succeeded do not run again"
+    );
+    let e = f.sfn.redrive_execution(&exec).await.unwrap_err();
+    assert_eq!(e.code, "ExecutionNotRedrivable", "a succeeded execution");
+}
