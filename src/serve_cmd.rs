@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// file name up to its first dot). Repeatable.
     #[arg(long = "deploy", value_name = "FILE")]
     pub deploy: Vec<PathBuf>,
+    /// How long GetActivityTask waits for a task before answering empty (AWS: 60 s).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub activity_poll_seconds: u64,
 }
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -75,6 +78,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         baton_runtime::sfn::SfnConfig {
             region: args.region.clone(),
             account: args.account.clone(),
+            activity_poll_millis: args.activity_poll_seconds.saturating_mul(1_000),
             ..Default::default()
         },
     );

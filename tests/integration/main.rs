@@ -8,4 +8,6 @@ mod events_conformance;
 mod jsonata_suite;
 mod server;
 mod server_basics;
+mod sfn_api;
+mod sfn_support;
 mod support;
