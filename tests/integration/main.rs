@@ -9,5 +9,7 @@ mod jsonata_suite;
 mod server;
 mod server_basics;
 mod sfn_api;
+mod sfn_cli;
+mod sfn_integrations;
 mod sfn_support;
 mod support;
