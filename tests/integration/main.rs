@@ -10,6 +10,7 @@ mod server;
 mod server_basics;
 mod sfn_api;
 mod sfn_cli;
+mod sfn_crash;
 mod sfn_integrations;
 mod sfn_support;
 mod support;
