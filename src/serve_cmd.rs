@@ -28,6 +28,20 @@ pub struct ServeArgs {
     /// Address to bind. Loopback by default: the APIs accept unsigned requests.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
+    // ----- Step Functions -----
+    /// The region in every ARN.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// The account id in every ARN.
+    #[arg(long, default_value = "123456789012")]
+    pub account: String,
+    /// Deploy a state machine definition file at startup (STANDARD; the name is the
+    /// file name up to its first dot). Repeatable.
+    #[arg(long = "deploy", value_name = "FILE")]
+    pub deploy: Vec<PathBuf>,
+    /// How long GetActivityTask waits for a task before answering empty (AWS: 60 s).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub activity_poll_seconds: u64,
 }
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -53,6 +67,33 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
 
     let api = Api::new();
 
+    // ----- Step Functions -----
+    // Status-change events and `events:putEvents` tasks go to this sink; the EventBridge
+    // section connects the default bus to it.
+    let sfn_event_sink: Option<std::sync::Arc<dyn baton_runtime::bridge::EventSink>> = None;
+    let sfn = baton_runtime::sfn::StepFunctions::new(
+        std::sync::Arc::new(db.clone()),
+        sfn_event_sink,
+        std::sync::Arc::new(baton_runtime::sfn::SystemClock),
+        baton_runtime::sfn::SfnConfig {
+            region: args.region.clone(),
+            account: args.account.clone(),
+            activity_poll_millis: args.activity_poll_seconds.saturating_mul(1_000),
+            ..Default::default()
+        },
+    );
+    sfn.start()
+        .await
+        .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
+    let mut deployed = Vec::new();
+    for file in &args.deploy {
+        deployed.push(deploy_state_machine(&sfn, file).await?);
+    }
+    let api = api.with_json_service(std::sync::Arc::new(baton_api::sfn::StepFunctionsApi::new(
+        sfn.clone(),
+    )));
+    // ----- end Step Functions -----
+
     let listener = TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
@@ -60,8 +101,21 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     // The first line is machine-readable: tests and scripts read the address from it.
     println!("baton listening on http://{addr}");
     println!(
-        "  try: aws --endpoint-url http://{addr} --region us-east-1 stepfunctions list-state-machines"
+        "  try: aws --endpoint-url http://{addr} --region {} stepfunctions list-state-machines",
+        args.region
     );
+    let sample_input = r#"{"customer":"ada","items":[{"sku":"A-1","price":12,"qty":1},{"sku":"B-2","price":30,"qty":2}]}"#;
+    for arn in &deployed {
+        println!("  deployed {arn}");
+        println!(
+            "  start it: aws --endpoint-url http://{addr} --region {} stepfunctions start-execution --state-machine-arn {arn} --input '{}'",
+            args.region, sample_input
+        );
+        println!(
+            "  then:     aws --endpoint-url http://{addr} --region {} stepfunctions describe-execution --execution-arn <executionArn from start-execution>",
+            args.region
+        );
+    }
     tracing::info!(%addr, data_dir = %args.data_dir.display(), "serving");
 
     baton_api::serve(listener, api, shutdown_signal())
@@ -69,6 +123,52 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .context("serving HTTP")?;
     db.close();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates (or updates) a state machine from a definition file; returns its ARN.
+async fn deploy_state_machine(
+    sfn: &baton_runtime::sfn::StepFunctions,
+    file: &std::path::Path,
+) -> Result<String> {
+    let definition =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .filter(|n| !n.is_empty())
+        .with_context(|| format!("no state machine name in {}", file.display()))?
+        .to_owned();
+    let role_arn = format!("arn:aws:iam::{}:role/baton", sfn.config().account);
+    let arn = format!(
+        "arn:aws:states:{}:{}:stateMachine:{name}",
+        sfn.config().region,
+        sfn.config().account
+    );
+    let create = baton_runtime::sfn::CreateStateMachine {
+        name,
+        definition: definition.clone(),
+        role_arn,
+        machine_type: baton_runtime::sfn::MachineType::Standard,
+        logging_configuration: None,
+        tracing_configuration: None,
+        tags: Vec::new(),
+    };
+    match sfn.create_state_machine(create).await {
+        Ok(m) => Ok(m.arn),
+        Err(e) if e.code == "StateMachineAlreadyExists" => {
+            let update = baton_runtime::sfn::UpdateStateMachine {
+                arn: arn.clone(),
+                definition: Some(definition),
+                ..Default::default()
+            };
+            sfn.update_state_machine(update)
+                .await
+                .map_err(|e| anyhow::anyhow!("deploying {}: {e}", file.display()))?;
+            Ok(arn)
+        }
+        Err(e) => bail!("deploying {}: {e}", file.display()),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

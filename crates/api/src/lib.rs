@@ -11,6 +11,7 @@
 pub mod error;
 pub mod json_protocol;
 pub mod server;
+pub mod sfn;
 
 pub use error::ApiError;
 pub use json_protocol::JsonService;

@@ -95,6 +95,10 @@ pub enum EventDetails {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// RedriveExecution restarted the execution.
+    ExecutionRedriven {
+        redrive_count: u64,
+    },
     /// `<Type>StateEntered`.
     StateEntered {
         state_type: StateType,
@@ -229,6 +233,7 @@ impl EventDetails {
             ExecutionFailed { .. } => "ExecutionFailed",
             ExecutionAborted { .. } => "ExecutionAborted",
             ExecutionTimedOut { .. } => "ExecutionTimedOut",
+            ExecutionRedriven { .. } => "ExecutionRedriven",
             StateEntered { state_type, .. } => {
                 return format!("{}StateEntered", state_type.as_str());
             }
@@ -313,6 +318,10 @@ impl EventDetails {
             ExecutionTimedOut { error, cause } => {
                 ("executionTimedOutEventDetails", with_error(error, cause))
             }
+            ExecutionRedriven { redrive_count } => (
+                "executionRedrivenEventDetails",
+                json!({"redriveCount": redrive_count}),
+            ),
             StateEntered { name, input, .. } => (
                 "stateEnteredEventDetails",
                 json!({"name": name, "input": json_text(input), "inputDetails": {"truncated": false}}),

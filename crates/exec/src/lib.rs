@@ -15,6 +15,7 @@ pub mod effect;
 pub mod execution;
 pub mod history;
 pub mod limits;
+pub mod redrive;
 mod run;
 mod steps;
 pub mod task;

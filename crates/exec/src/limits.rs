@@ -4,6 +4,13 @@ use serde_json::Value;
 
 pub use baton_asl::dataflow::MAX_PAYLOAD_BYTES;
 
+/// AWS's hard quota of history events per execution: event 25,000 ends it.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// States entered within one `apply` by an execution that keeps no history (Express,
+/// TestState) before it is stopped: a loop of pure states would otherwise never return.
+pub const MAX_TRANSITIONS_PER_APPLY: u64 = 1_000_000;
+
 /// Whether the compact JSON text of `value` is longer than `limit` bytes. Walks the
 /// value without allocating and stops as soon as the limit is passed, so the common
 /// small payload costs a few nanoseconds.
@@ -87,5 +94,64 @@ mod tests {
             assert!(!json_size_exceeds(&v, len), "{v}");
             assert!(json_size_exceeds(&v, len - 1), "{v}");
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod loop_guard_tests {
+    use baton_asl::{ParseOptions, parse_definition};
+    use serde_json::json;
+
+    use crate::execution::{Execution, ExecutionIdentity, ExecutionStatus, Outcome};
+    use crate::{Effect, Input, apply};
+
+    struct Fixed;
+    impl baton_asl::eval::Entropy for Fixed {
+        fn next_u64(&mut self) -> u64 {
+            4
+        }
+        fn now_millis(&self) -> i64 {
+            0
+        }
+    }
+
+    fn endless() -> baton_asl::StateMachine {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Choice", "Default": "A", "Choices": [
+                {"Variable": "$.stop", "IsPresent": true, "Next": "Done"}]},
+            "Done": {"Type": "Succeed"}}});
+        parse_definition(&def.to_string(), ParseOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn a_pure_loop_fails_at_the_history_quota_like_aws() {
+        let machine = endless();
+        let mut exec = Execution::new(ExecutionIdentity::default(), json!({}), 0);
+        let effects = apply(&mut exec, &machine, Input::Start, &mut Fixed);
+        assert_eq!(exec.status, ExecutionStatus::Failed);
+        let Some(Outcome::Failed(f)) = &exec.outcome else {
+            panic!("no failure");
+        };
+        assert_eq!(f.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(
+            f.cause.as_deref(),
+            Some("The execution reached the maximum number of history events (25000).")
+        );
+        let history = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::History(_)))
+            .count() as u64;
+        assert_eq!(history, super::MAX_HISTORY_EVENTS);
+    }
+
+    #[test]
+    fn a_pure_loop_without_history_times_out() {
+        let machine = endless();
+        let mut exec = Execution::new(ExecutionIdentity::default(), json!({}), 0);
+        exec.records_history = false;
+        apply(&mut exec, &machine, Input::Start, &mut Fixed);
+        assert_eq!(exec.status, ExecutionStatus::TimedOut);
     }
 }

@@ -29,7 +29,9 @@ use crate::execution::{
     Payload, Position, TaskWait, TimerPurpose, Waiting,
 };
 use crate::history::{EventDetails, HistoryEvent, StateType};
-use crate::limits::{MAX_PAYLOAD_BYTES, json_size_exceeds};
+use crate::limits::{
+    MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_TRANSITIONS_PER_APPLY, json_size_exceeds,
+};
 use crate::steps;
 use crate::task::{TaskKind, TaskRequest};
 use crate::test_state::{InspectionData, TestHooks};
@@ -65,6 +67,7 @@ pub(crate) fn apply_with<'a>(
         effects: Vec::new(),
         work: VecDeque::new(),
         test,
+        entered: 0,
     };
     run.handle(input);
     run.drain();
@@ -89,6 +92,7 @@ pub(crate) fn run_frame<'a>(
         effects: Vec::new(),
         work: VecDeque::from([Work::Step(frame)]),
         test: Some(test),
+        entered: 0,
     };
     run.drain();
     run.effects
@@ -112,6 +116,8 @@ pub(crate) struct Run<'a> {
     pub work: VecDeque<Work>,
     /// TestState's recorder and overrides; `None` in every real execution.
     pub test: Option<&'a mut TestHooks>,
+    /// States entered during this `apply` (the runaway-loop guard).
+    pub entered: u64,
 }
 
 /// Whether an evaluation needs the context object built.
@@ -256,6 +262,12 @@ impl<'a> Run<'a> {
             let Position::Enter { .. } = frame.position else {
                 return;
             };
+            if self.over_limits(fid) {
+                return;
+            }
+            let Some(frame) = self.frame_mut(fid) else {
+                return;
+            };
             let Position::Enter { state, input } =
                 std::mem::replace(&mut frame.position, Position::Done)
             else {
@@ -263,6 +275,37 @@ impl<'a> Run<'a> {
             };
             self.enter(fid, state, input);
         }
+    }
+
+    /// Ends an execution that reached AWS's history quota (FAILED, `States.Runtime`) or,
+    /// keeping no history, entered too many states in one `apply` (TIMED_OUT, as the
+    /// Express time limit would end it). Returns whether it ended.
+    fn over_limits(&mut self, fid: FrameId) -> bool {
+        self.entered += 1;
+        let prev = self.frame(fid).map(|f| f.last_event_id).unwrap_or(0);
+        if self.exec.records_history && self.exec.next_event_id >= MAX_HISTORY_EVENTS {
+            let failure = Failure::new(
+                STATES_RUNTIME,
+                format!(
+                    "The execution reached the maximum number of history events \
+                     ({MAX_HISTORY_EVENTS})."
+                ),
+            );
+            self.finish_execution(ExecutionStatus::Failed, Outcome::Failed(failure), prev);
+            return true;
+        }
+        if !self.exec.records_history && self.entered > MAX_TRANSITIONS_PER_APPLY {
+            let failure = Failure::new(
+                STATES_TIMEOUT,
+                format!(
+                    "The execution entered more than {MAX_TRANSITIONS_PER_APPLY} states \
+                     without waiting for anything."
+                ),
+            );
+            self.finish_execution(ExecutionStatus::TimedOut, Outcome::Failed(failure), prev);
+            return true;
+        }
+        false
     }
 
     // ----- history ------------------------------------------------------------------

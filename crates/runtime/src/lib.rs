@@ -10,3 +10,4 @@ pub mod entropy;
 pub mod lambda;
 pub mod local;
 pub mod mock;
+pub mod sfn;

@@ -5,6 +5,7 @@
 
 mod db;
 mod migrations;
+mod sfn;
 
 pub use db::{Database, MAX_BATCH_JOBS};
 

@@ -8,5 +8,7 @@
 //! Architecture Invariant: the runtime sees only these traits; no SQL leaves a backend.
 
 pub mod error;
+pub mod sfn;
+pub mod sfn_conformance;
 
 pub use error::StoreError;
