@@ -7,6 +7,8 @@ mod db;
 mod migrations;
 
 pub use db::{Database, MAX_BATCH_JOBS};
+pub mod events;
+pub use events::SqliteEventsStore;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

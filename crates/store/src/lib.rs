@@ -10,3 +10,5 @@
 pub mod error;
 
 pub use error::StoreError;
+pub mod events;
+pub mod events_conformance;
