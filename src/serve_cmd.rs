@@ -53,6 +53,28 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
 
     let api = Api::new();
 
+    // ── EventBridge (event bus half) ──────────────────────────────────────────────
+    // Region and account: the Step Functions half adds `--region`/`--account`; until
+    // the lead wires them here, the bus uses the same defaults.
+    let buses = baton_runtime::bus::EventBuses::open(
+        baton_runtime::bus::BusConfig::default(),
+        std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+        std::sync::Arc::new(baton_runtime::bus::SystemClock),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the event buses: {e}"))?;
+    // The embedded store has one user: leases of a crashed run end at once.
+    buses
+        .start_workers(true)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
+    let api = api
+        .with_json_service(std::sync::Arc::new(baton_api::events::EventsService::new(
+            buses.clone(),
+        )))
+        .with_routes(baton_api::events::dead_letters::routes(buses.clone()));
+    // ── end EventBridge ──────────────────────────────────────────────────────────
+
     let listener = TcpListener::bind(SocketAddr::new(args.bind, args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;

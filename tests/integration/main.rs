@@ -4,6 +4,8 @@ mod asl_conformance;
 mod asl_test_state;
 mod asl_validation;
 mod cli_run;
+mod events_api_buses;
+mod events_api_support;
 mod events_conformance;
 mod jsonata_suite;
 mod server;
