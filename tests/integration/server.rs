@@ -164,7 +164,10 @@ pub fn venv() -> &'static Path {
             .args(["install", "--quiet", "awscli", "boto3"])
             .status()
             .unwrap_or_else(|e| panic!("pip install: {e}"));
-        assert!(status.success(), "installing awscli and boto3 from PyPI failed");
+        assert!(
+            status.success(),
+            "installing awscli and boto3 from PyPI failed"
+        );
         std::fs::write(dir.join(".complete"), "")
             .unwrap_or_else(|e| panic!("marking the virtualenv complete: {e}"));
         dir
