@@ -67,10 +67,29 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
 
     let api = Api::new();
 
+    // ── EventBridge (event bus half) ──────────────────────────────────────────────
+    let buses = baton_runtime::bus::EventBuses::open(
+        baton_runtime::bus::BusConfig {
+            region: args.region.clone(),
+            account: args.account.clone(),
+            ..Default::default()
+        },
+        std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+        std::sync::Arc::new(baton_runtime::bus::SystemClock),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("loading the event buses: {e}"))?;
+    let api = api
+        .with_json_service(std::sync::Arc::new(baton_api::events::EventsService::new(
+            buses.clone(),
+        )))
+        .with_routes(baton_api::events::dead_letters::routes(buses.clone()));
+    // ── end EventBridge ──────────────────────────────────────────────────────────
+
     // ----- Step Functions -----
-    // Status-change events and `events:putEvents` tasks go to this sink; the EventBridge
-    // section connects the default bus to it.
-    let sfn_event_sink: Option<std::sync::Arc<dyn baton_runtime::bridge::EventSink>> = None;
+    // Status-change events and `events:putEvents` tasks go to the event buses.
+    let sfn_event_sink: Option<std::sync::Arc<dyn baton_runtime::bridge::EventSink>> =
+        Some(std::sync::Arc::new(buses.clone()));
     let sfn = baton_runtime::sfn::StepFunctions::new(
         std::sync::Arc::new(db.clone()),
         sfn_event_sink,
@@ -82,9 +101,17 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
             ..Default::default()
         },
     );
+    // Rules with state machine targets start executions here.
+    buses.set_execution_starter(std::sync::Arc::new(sfn.clone()));
     sfn.start()
         .await
         .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
+    // Workers start once every target kind has its performer.
+    // The embedded store has one user: leases of a crashed run end at once.
+    buses
+        .start_workers(true)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
     let mut deployed = Vec::new();
     for file in &args.deploy {
         deployed.push(deploy_state_machine(&sfn, file).await?);

@@ -9,6 +9,7 @@
 //! and handed to the runtime; nothing below it sees raw request JSON.
 
 pub mod error;
+pub mod events;
 pub mod json_protocol;
 pub mod server;
 pub mod sfn;

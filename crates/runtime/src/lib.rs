@@ -6,6 +6,7 @@
 //! which executions and event buses call each other.
 
 pub mod bridge;
+pub mod bus;
 pub mod entropy;
 pub mod lambda;
 pub mod local;

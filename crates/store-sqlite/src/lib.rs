@@ -8,6 +8,8 @@ mod migrations;
 mod sfn;
 
 pub use db::{Database, MAX_BATCH_JOBS};
+pub mod events;
+pub use events::SqliteEventsStore;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0000_schema_migrations.sql"),
     ),
     ("1000_sfn", include_str!("../migrations/1000_sfn.sql")),
+    (
+        "2000_event_buses",
+        include_str!("../migrations/2000_event_buses.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `schema_migrations`.

@@ -12,3 +12,5 @@ pub mod sfn;
 pub mod sfn_conformance;
 
 pub use error::StoreError;
+pub mod events;
+pub mod events_conformance;
