@@ -4,6 +4,7 @@
 //! each area's tables and trait implementations live in their own module.
 
 mod db;
+mod functions;
 mod migrations;
 
 pub use db::{Database, MAX_BATCH_JOBS};

@@ -7,10 +7,16 @@ use baton_store::StoreError;
 use rusqlite::Connection;
 
 /// Every migration, in the order it applies.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0000_schema_migrations",
-    include_str!("../migrations/0000_schema_migrations.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0000_schema_migrations",
+        include_str!("../migrations/0000_schema_migrations.sql"),
+    ),
+    (
+        "3000_functions",
+        include_str!("../migrations/3000_functions.sql"),
+    ),
+];
 
 /// Applies the migrations not yet recorded in `schema_migrations`.
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

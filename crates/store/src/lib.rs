@@ -8,5 +8,6 @@
 //! Architecture Invariant: the runtime sees only these traits; no SQL leaves a backend.
 
 pub mod error;
+pub mod functions;
 
 pub use error::StoreError;
