@@ -28,6 +28,24 @@ pub struct ServeArgs {
     /// Address to bind. Loopback by default: the APIs accept unsigned requests.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
+
+    // ---- Functions (Lambda) ----
+    /// Seconds a warm function environment may stay idle before it is stopped.
+    #[arg(long, default_value_t = 300)]
+    pub functions_idle_timeout: u64,
+    /// Concurrent function executions across all functions (Lambda's account limit).
+    #[arg(long, default_value_t = 1000)]
+    pub functions_max_concurrency: usize,
+    /// Python interpreter that runs python3.x functions.
+    #[arg(long, default_value = "python3")]
+    pub functions_python: String,
+    /// Node.js that runs nodejs functions.
+    #[arg(long, default_value = "node")]
+    pub functions_node: String,
+    /// Milliseconds before each retry of a failed `Event` invocation (Lambda waits one,
+    /// then two minutes; tests shorten it).
+    #[arg(long)]
+    pub functions_async_retry_delay_ms: Option<u64>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -57,6 +75,33 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+
+    // ---- Functions (Lambda) ----
+    let mut function_settings =
+        baton_functions::Settings::new(std::path::absolute(&args.data_dir)?);
+    function_settings.endpoint_url = Some(format!("http://{addr}"));
+    function_settings.idle_timeout = std::time::Duration::from_secs(args.functions_idle_timeout);
+    function_settings.max_environments = args.functions_max_concurrency;
+    function_settings.python = args.functions_python.clone();
+    function_settings.node = args.functions_node.clone();
+    if let Some(ms) = args.functions_async_retry_delay_ms {
+        let d = std::time::Duration::from_millis(ms);
+        function_settings.async_retry_delays = [d, d];
+    }
+    if let Ok(region) = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+    {
+        function_settings.region = region;
+    }
+    let functions = baton_functions::Functions::start(
+        std::sync::Arc::new(db.clone())
+            as std::sync::Arc<dyn baton_store::functions::FunctionStore>,
+        function_settings,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
+    let api = api.with_routes(baton_api::lambda::routes(functions.clone()));
+    // ---- end Functions ----
+
     // The first line is machine-readable: tests and scripts read the address from it.
     println!("baton listening on http://{addr}");
     println!(
@@ -67,6 +112,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     baton_api::serve(listener, api, shutdown_signal())
         .await
         .context("serving HTTP")?;
+    functions.shutdown();
     db.close();
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod json_protocol;
+pub mod lambda;
 pub mod server;
 
 pub use error::ApiError;
