@@ -56,6 +56,38 @@ pub struct EnvSpec {
     pub node: String,
     /// Which definition this environment runs; a newer one retires it.
     pub generation: u64,
+    /// Where live environments are listed (one file per process group), so a Baton
+    /// killed with `kill -9` stops its orphans when it starts again.
+    pub pid_dir: PathBuf,
+}
+
+/// The variable that marks a process as one of Baton's environments (checked before
+/// killing a listed process group after a restart, since pids are reused).
+const ENV_MARKER: &str = "BATON_ENVIRONMENT_ID";
+
+/// Kills environments a previous Baton process left running (it died without
+/// stopping them), as listed in `pid_dir`.
+pub fn kill_orphans(pid_dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(pid_dir) else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let pid: Option<u32> = entry.file_name().to_str().and_then(|n| n.parse().ok());
+        let id = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(pid) = pid {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let marker = format!("{ENV_MARKER}={}", id.trim());
+            let ours = environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes());
+            if ours {
+                kill_group(pid);
+                killed += 1;
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    killed
 }
 
 /// One invocation handed to a runtime.
@@ -186,6 +218,11 @@ impl Environment {
             message: format!("fork/exec failed: {e}"),
         })?;
         let pid = child.id();
+        let pid_file = pid.map(|p| spec.pid_dir.join(p.to_string()));
+        if let Some(f) = &pid_file {
+            let _ = std::fs::create_dir_all(&spec.pid_dir);
+            let _ = std::fs::write(f, id.to_string());
+        }
         let stdout = child
             .stdout
             .take()
@@ -219,6 +256,9 @@ impl Environment {
             let status = child.wait().await;
             if let Some(pid) = pid {
                 kill_group(pid);
+            }
+            if let Some(f) = pid_file {
+                let _ = std::fs::remove_file(f);
             }
             let (status, clean) = match status {
                 Ok(s) => describe_exit(s),
@@ -487,6 +527,7 @@ fn environment_for(spec: &EnvSpec, port: u16, id: u64) -> Vec<(String, String)> 
         "LAMBDA_RUNTIME_DIR",
         spec.shim_dir.to_string_lossy().into_owned(),
     );
+    set(ENV_MARKER, id.to_string());
     set("TZ", ":UTC".into());
     set("LANG", "en_US.UTF-8".into());
     match spec.family {

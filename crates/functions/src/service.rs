@@ -164,6 +164,7 @@ struct Inner {
     settings: Settings,
     shim_dir: PathBuf,
     code_cache: PathBuf,
+    pid_dir: PathBuf,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     logs: Arc<LogBook>,
@@ -196,16 +197,25 @@ impl Functions {
     /// the reaper and the asynchronous-invocation worker.
     pub async fn start(
         store: Arc<dyn FunctionStore>,
-        settings: Settings,
+        mut settings: Settings,
     ) -> Result<Functions, FunctionsError> {
+        settings.python = resolve_python(&settings.python).await;
         let root = settings.data_dir.join("functions");
         let shim_dir = crate::shims::install(&root.join("runtime"))
             .map_err(|e| FunctionsError::internal(format!("writing the runtime shims: {e}")))?;
+        let orphans = crate::environment::kill_orphans(&root.join("pids"));
+        if orphans > 0 {
+            tracing::info!(
+                orphans,
+                "functions: stopped environments left by an earlier run"
+            );
+        }
         store.release_async_claims().await?;
         let functions = Functions {
             inner: Arc::new(Inner {
                 store,
                 code_cache: root.join("code"),
+                pid_dir: root.join("pids"),
                 shim_dir,
                 settings,
                 loaded: RwLock::new(HashMap::new()),
@@ -779,6 +789,7 @@ impl Functions {
             python: s.python.clone(),
             node: s.node.clone(),
             generation,
+            pid_dir: self.inner.pid_dir.clone(),
         }
     }
 
@@ -989,6 +1000,27 @@ fn to_record(config: &FunctionConfig, revision: i64) -> Result<FunctionRecord, F
         config: value,
         code_sha256,
     })
+}
+
+/// The interpreter's real path: launchers such as pyenv's shims are scripts that cost
+/// a hundred milliseconds or more on every cold start.
+async fn resolve_python(python: &str) -> String {
+    let out = tokio::process::Command::new(python)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    match out {
+        Ok(o) if o.status.success() => {
+            let path = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+            if path.is_empty() {
+                python.to_owned()
+            } else {
+                path
+            }
+        }
+        _ => python.to_owned(),
+    }
 }
 
 /// Stops environments that stayed idle too long.

@@ -61,7 +61,9 @@ def _init_failure(message, error_type, stack=None):
 
 
 def _stack(exc):
-    return traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    """The traceback without the shim's own frames (only the user's code)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    return traceback.format_list(frames)
 
 
 def _load_handler():
@@ -80,9 +82,7 @@ def _load_handler():
             f"Syntax error in module '{module_name}': {e}", "Runtime.UserCodeSyntaxError", _stack(e)
         )
     except ImportError as e:
-        _init_failure(
-            f"Unable to import module '{module_name}': {e}", "Runtime.ImportModuleError", _stack(e)
-        )
+        _init_failure(f"Unable to import module '{module_name}': {e}", "Runtime.ImportModuleError")
     except Exception as e:  # the module's own code raised while loading
         _init_failure(str(e), type(e).__name__, _stack(e))
     handler = getattr(module, function_name, None)
