@@ -56,9 +56,8 @@ async fn setup() -> Bench {
     sfn.start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let api = baton_api::Api::new().with_json_service(Arc::new(
-        baton_api::sfn::StepFunctionsApi::new(sfn.clone()),
-    ));
+    let api = baton_api::Api::new()
+        .with_json_service(Arc::new(baton_api::sfn::StepFunctionsApi::new(sfn.clone())));
     tokio::spawn(baton_api::serve(listener, api, std::future::pending()));
     Bench {
         sfn,
@@ -182,7 +181,9 @@ async fn run() {
     )
     .await;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("Baton Step Functions server benchmark ({cores} cores, SQLite on disk, synchronous=FULL)");
+    println!(
+        "Baton Step Functions server benchmark ({cores} cores, SQLite on disk, synchronous=FULL)"
+    );
     println!("{:<62} {:>14}", "measure", "result");
 
     // Durable Standard transitions, in-process: each execution = 10 transitions.
@@ -266,7 +267,10 @@ async fn run() {
     let rate = throughput(64, move |_| {
         let (b, arn) = (bb.clone(), arn.clone());
         async move {
-            b.sfn.start_sync_execution(&arn, None, Some("{}")).await.unwrap();
+            b.sfn
+                .start_sync_execution(&arn, None, Some("{}"))
+                .await
+                .unwrap();
         }
     })
     .await;
@@ -278,7 +282,12 @@ async fn run() {
     let rate = throughput(64, move |_| {
         let (b, arn) = (bb.clone(), arn.clone());
         async move {
-            call(&b, "StartSyncExecution", &json!({"stateMachineArn": arn, "input": "{}"})).await;
+            call(
+                &b,
+                "StartSyncExecution",
+                &json!({"stateMachineArn": arn, "input": "{}"}),
+            )
+            .await;
         }
     })
     .await;
@@ -319,7 +328,7 @@ async fn run() {
         percentile(&samples, 0.5).as_secs_f64() * 1e3,
         percentile(&samples, 0.99).as_secs_f64() * 1e3
     );
-    let last = format!("{}", three_std.replace(":stateMachine:", ":execution:")) + ":lat-1999";
+    let last = three_std.replace(":stateMachine:", ":execution:") + ":lat-1999";
     assert_eq!(
         b.sfn.describe_execution(&last).await.unwrap().record.status,
         RunStatus::Succeeded

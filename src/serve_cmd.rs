@@ -42,6 +42,24 @@ pub struct ServeArgs {
     /// How long GetActivityTask waits for a task before answering empty (AWS: 60 s).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub activity_poll_seconds: u64,
+
+    // ---- Functions (Lambda) ----
+    /// Seconds a warm function environment may stay idle before it is stopped.
+    #[arg(long, default_value_t = 300)]
+    pub functions_idle_timeout: u64,
+    /// Concurrent function executions across all functions (Lambda's account limit).
+    #[arg(long, default_value_t = 1000)]
+    pub functions_max_concurrency: usize,
+    /// Python interpreter that runs python3.x functions.
+    #[arg(long, default_value = "python3")]
+    pub functions_python: String,
+    /// Node.js that runs nodejs functions.
+    #[arg(long, default_value = "node")]
+    pub functions_node: String,
+    /// Milliseconds before each retry of a failed `Event` invocation (Lambda waits one,
+    /// then two minutes; tests shorten it).
+    #[arg(long)]
+    pub functions_async_retry_delay_ms: Option<u64>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -102,7 +120,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         },
     );
     // Rules with state machine targets start executions here.
-    buses.set_execution_starter(std::sync::Arc::new(sfn.clone()));
+    buses.set_execution_starter(sfn.execution_starter());
     sfn.start()
         .await
         .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
@@ -125,6 +143,31 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+
+    // ---- Functions (Lambda) ----
+    let mut function_settings =
+        baton_functions::Settings::new(std::path::absolute(&args.data_dir)?);
+    function_settings.endpoint_url = Some(format!("http://{addr}"));
+    function_settings.idle_timeout = std::time::Duration::from_secs(args.functions_idle_timeout);
+    function_settings.max_environments = args.functions_max_concurrency;
+    function_settings.python = args.functions_python.clone();
+    function_settings.node = args.functions_node.clone();
+    if let Some(ms) = args.functions_async_retry_delay_ms {
+        let d = std::time::Duration::from_millis(ms);
+        function_settings.async_retry_delays = [d, d];
+    }
+    function_settings.region = args.region.clone();
+    function_settings.account_id = args.account.clone();
+    let functions = baton_functions::Functions::start(
+        std::sync::Arc::new(db.clone())
+            as std::sync::Arc<dyn baton_store::functions::FunctionStore>,
+        function_settings,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
+    let api = api.with_routes(baton_api::lambda::routes(functions.clone()));
+    // ---- end Functions ----
+
     // The first line is machine-readable: tests and scripts read the address from it.
     println!("baton listening on http://{addr}");
     println!(
@@ -148,6 +191,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     baton_api::serve(listener, api, shutdown_signal())
         .await
         .context("serving HTTP")?;
+    functions.shutdown();
     db.close();
     Ok(ExitCode::SUCCESS)
 }

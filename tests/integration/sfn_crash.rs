@@ -84,31 +84,29 @@ for i in range(N):
 #[test]
 fn sfn_kill_9_mid_load_loses_nothing_and_applies_nothing_twice() {
     let mut server = Server::start_with(&["--activity-poll-seconds", "2"]);
-    let setup = format!(
-        r#"
+    let setup = r#"
 act = c.create_activity(name="crash-worker")["activityArn"]
-machine("crashy", {{"StartAt": "Prep", "States": {{
-    "Prep": {{"Type": "Pass", "Parameters": {{"name.$": "$.name", "items": [1, 2, 3]}}, "Next": "Nap"}},
-    "Nap": {{"Type": "Wait", "Seconds": 1, "Next": "Work"}},
-    "Work": {{"Type": "Task", "Resource": act, "TimeoutSeconds": 4,
-              "Retry": [{{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 20, "BackoffRate": 1}}],
-              "Next": "Each"}},
-    "Each": {{"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {{"StartAt": "Line", "States": {{
-        "Line": {{"Type": "Pass", "End": True}}}}}}, "ResultPath": "$.lines", "Next": "Nap2"}},
-    "Nap2": {{"Type": "Wait", "Seconds": 1, "Next": "Done"}},
-    "Done": {{"Type": "Succeed"}}}}}})
-child = machine("crashy-child", {{"StartAt": "W", "States": {{
-    "W": {{"Type": "Wait", "Seconds": 1, "Next": "P"}},
-    "P": {{"Type": "Pass", "End": True}}}}}})
-machine("crashy-parent", {{"StartAt": "Call", "States": {{
-    "Call": {{"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
-              "Parameters": {{"StateMachineArn": child, "Input": {{"from.$": "$.name"}}}},
-              "ResultSelector": {{"status.$": "$.Status"}}, "Next": "After"}},
-    "After": {{"Type": "Pass", "End": True}}}}}})
+machine("crashy", {"StartAt": "Prep", "States": {
+    "Prep": {"Type": "Pass", "Parameters": {"name.$": "$.name", "items": [1, 2, 3]}, "Next": "Nap"},
+    "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Work"},
+    "Work": {"Type": "Task", "Resource": act, "TimeoutSeconds": 4,
+              "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 20, "BackoffRate": 1}],
+              "Next": "Each"},
+    "Each": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "Line", "States": {
+        "Line": {"Type": "Pass", "End": True}}}, "ResultPath": "$.lines", "Next": "Nap2"},
+    "Nap2": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+    "Done": {"Type": "Succeed"}}})
+child = machine("crashy-child", {"StartAt": "W", "States": {
+    "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+    "P": {"Type": "Pass", "End": True}}})
+machine("crashy-parent", {"StartAt": "Call", "States": {
+    "Call": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+              "Parameters": {"StateMachineArn": child, "Input": {"from.$": "$.name"}},
+              "ResultSelector": {"status.$": "$.Status"}, "Next": "After"},
+    "After": {"Type": "Pass", "End": True}}})
 print(act)
-"#
-    );
-    let out = run_boto3(&server, &setup);
+"#;
+    let out = run_boto3(&server, setup);
     let activity = out.lines().next().unwrap_or_default().trim().to_owned();
     let base = "arn:aws:states:us-east-1:123456789012:stateMachine";
     let mut worker = spawn_python(&server, &format!("ACTIVITY = {activity:?}\n{WORKER}"));

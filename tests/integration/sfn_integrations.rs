@@ -134,7 +134,8 @@ assert sub["resourceType"] == "states" and json.loads(sub["output"])["SdkRespons
 kids = c.list_executions(stateMachineArn=child)["executions"]
 assert len(kids) == 3 and all(k["status"] == "SUCCEEDED" for k in kids), kids
 
-# events:putEvents: with no event bus attached, the entries fail (and the task with them).
+# events:putEvents: a malformed entry fails the task (EventBridge.FailedEntry); the
+# good entry of the same call is still put.
 put = machine("put", {"StartAt": "P", "States": {
     "P": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
           "Parameters": {"Entries": [{"Source": "my.app", "DetailType": "T", "Detail": {"k": 1}},
@@ -144,8 +145,29 @@ p = c.start_execution(stateMachineArn=put)["executionArn"]
 d = wait_done(p)
 assert (d["status"], d["error"]) == ("FAILED", "EventBridge.FailedEntry"), d
 cause = json.loads(d["cause"])
-assert cause["FailedEntryCount"] == 2
+assert cause["FailedEntryCount"] == 1, cause
+assert "EventId" in cause["Entries"][0], cause
 assert cause["Entries"][1] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}, cause
+
+# The buses are wired in: an event put by a task reaches a rule whose target is a state
+# machine, and the execution's input is the event.
+sink = machine("sink", {"StartAt": "S", "States": {"S": {"Type": "Pass", "End": True}}})
+ev = boto3.client("events", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+ev.put_rule(Name="to-sink", EventPattern=json.dumps({"source": ["wired.app"]}))
+ev.put_targets(Rule="to-sink", Targets=[{"Id": "t", "Arn": sink, "RoleArn": "arn:aws:iam::123456789012:role/r"}])
+ok = machine("put-ok", {"StartAt": "P", "States": {
+    "P": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+          "Parameters": {"Entries": [{"Source": "wired.app", "DetailType": "T", "Detail": {"n.$": "$.n"}}]},
+          "End": True}}})
+d = wait_done(c.start_execution(stateMachineArn=ok, input='{"n": 7}')["executionArn"])
+assert d["status"] == "SUCCEEDED" and json.loads(d["output"])["FailedEntryCount"] == 0, d
+for _ in range(200):
+    runs = c.list_executions(stateMachineArn=sink)["executions"]
+    if runs: break
+    time.sleep(0.05)
+assert len(runs) == 1, runs
+got = json.loads(wait_done(runs[0]["executionArn"])["output"])
+assert got["source"] == "wired.app" and got["detail"] == {"n": 7}, got
 "#,
     );
 }

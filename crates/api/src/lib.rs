@@ -11,6 +11,7 @@
 pub mod error;
 pub mod events;
 pub mod json_protocol;
+pub mod lambda;
 pub mod server;
 pub mod sfn;
 

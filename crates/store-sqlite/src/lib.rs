@@ -4,6 +4,7 @@
 //! each area's tables and trait implementations live in their own module.
 
 mod db;
+mod functions;
 mod migrations;
 mod sfn;
 

@@ -17,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "2000_event_buses",
         include_str!("../migrations/2000_event_buses.sql"),
     ),
+    (
+        "3000_functions",
+        include_str!("../migrations/3000_functions.sql"),
+    ),
 ];
 
 /// Applies the migrations not yet recorded in `schema_migrations`.

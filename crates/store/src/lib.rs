@@ -8,6 +8,7 @@
 //! Architecture Invariant: the runtime sees only these traits; no SQL leaves a backend.
 
 pub mod error;
+pub mod functions;
 pub mod sfn;
 pub mod sfn_conformance;
 

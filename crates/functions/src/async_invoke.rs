@@ -1,0 +1,324 @@
+//! Asynchronous (`Event`) invocations: stored before they are acknowledged, then run by
+//! a worker with Lambda's retry policy (two retries by default, events up to six hours
+//! old), and on final failure recorded durably and sent to the on-failure destination.
+//!
+//! At-least-once: a claimed invocation is leased; if Baton dies mid-run, the lease
+//! lapses (or start-up releases it) and the invocation runs again.
+
+use std::time::Duration;
+
+use baton_store::functions::{AsyncFailure, AsyncInvocation};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::error::FunctionsError;
+use crate::model::{EventInvokeConfig, FunctionRef, MAX_TIMEOUT_SECS};
+use crate::service::{Functions, InvokeOutcome, InvokeRequest, MAX_ASYNC_PAYLOAD_BYTES};
+
+/// Lambda's defaults for asynchronous invocation.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+pub const DEFAULT_MAX_EVENT_AGE_SECS: u32 = 21_600;
+/// How long a claim lasts: longer than any function may run, plus its init.
+const LEASE_MS: i64 = (MAX_TIMEOUT_SECS as i64 + 60) * 1000;
+/// How many invocations one claim takes.
+const CLAIM_BATCH: usize = 64;
+/// Back-off for an invocation throttled by its concurrency limit.
+const THROTTLE_BACKOFF: Duration = Duration::from_secs(1);
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Functions {
+    /// Accepts an `Event` invocation: durable when this returns the request id.
+    pub async fn invoke_event(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: Vec<u8>,
+    ) -> Result<String, FunctionsError> {
+        if payload.len() > MAX_ASYNC_PAYLOAD_BYTES {
+            return Err(FunctionsError::TooLarge(format!(
+                "{} byte payload is too large for the Event invocation type (limit {MAX_ASYNC_PAYLOAD_BYTES} bytes)",
+                payload.len()
+            )));
+        }
+        let name = self.resolve(function, qualifier)?;
+        self.check_invocable(&name).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        self.store()
+            .enqueue_async(AsyncInvocation {
+                id: id.clone(),
+                function: name,
+                payload,
+                attempts: 0,
+                accepted_at_ms: now,
+                due_at_ms: now,
+            })
+            .await?;
+        self.wake_async().notify_one();
+        Ok(id)
+    }
+
+    /// Asynchronous invocations that failed for good.
+    pub async fn async_failures(
+        &self,
+        function: Option<&str>,
+    ) -> Result<Vec<AsyncFailure>, FunctionsError> {
+        Ok(self.store().list_async_failures(function).await?)
+    }
+}
+
+/// Runs due invocations until the runtime is dropped.
+pub(crate) async fn worker(functions: Functions) {
+    loop {
+        let claimed = match functions
+            .store()
+            .claim_async(now_ms(), LEASE_MS, CLAIM_BATCH)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "functions: claiming async invocations failed");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                () = functions.wake_async().notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            continue;
+        }
+        for inv in claimed {
+            let f = functions.clone();
+            tokio::spawn(async move { run_one(f, inv).await });
+        }
+    }
+}
+
+async fn run_one(functions: Functions, inv: AsyncInvocation) {
+    if let Err(e) = attempt(&functions, inv).await {
+        // The lease lapses and the invocation runs again.
+        tracing::error!(error = %e, "functions: async invocation bookkeeping failed");
+    }
+}
+
+async fn attempt(functions: &Functions, inv: AsyncInvocation) -> Result<(), FunctionsError> {
+    let store = functions.store();
+    let config = match functions.get_function(&inv.function).await {
+        Ok(c) => Some(c),
+        Err(FunctionsError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(config) = config else {
+        let payload = json!({"errorType": "ResourceNotFoundException", "errorMessage": format!("Function not found: {}", functions.function_arn(&inv.function))});
+        return fail(
+            functions,
+            &inv,
+            None,
+            "ResourceNotFoundException",
+            payload.to_string().into_bytes(),
+            inv.attempts,
+        )
+        .await;
+    };
+    let policy = config.event_invoke.clone();
+    let max_retries = policy
+        .as_ref()
+        .and_then(|p| p.maximum_retry_attempts)
+        .unwrap_or(DEFAULT_MAX_RETRIES);
+    let max_age_ms = i64::from(
+        policy
+            .as_ref()
+            .and_then(|p| p.maximum_event_age_secs)
+            .unwrap_or(DEFAULT_MAX_EVENT_AGE_SECS),
+    ) * 1000;
+    if now_ms().saturating_sub(inv.accepted_at_ms) > max_age_ms {
+        let payload = json!({"errorType": "EventAgeExceeded", "errorMessage": "The event exceeded the maximum event age before it could be processed."});
+        return fail(
+            functions,
+            &inv,
+            policy.as_ref(),
+            "EventAgeExceeded",
+            payload.to_string().into_bytes(),
+            inv.attempts,
+        )
+        .await;
+    }
+    let result = functions
+        .invoke(InvokeRequest {
+            function: inv.function.clone(),
+            qualifier: None,
+            payload: Bytes::from(inv.payload.clone()),
+            log_tail: false,
+            client_context: None,
+            request_id: Some(inv.id.clone()),
+        })
+        .await;
+    let attempts = inv.attempts + 1;
+    match result {
+        Ok(out) => match out.outcome {
+            InvokeOutcome::Returned(body) => {
+                if let Some(dest) = policy.as_ref().and_then(|p| p.on_success.clone()) {
+                    let record =
+                        invocation_record(functions, &inv, "Success", attempts, None, &body);
+                    send_to_destination(
+                        functions,
+                        &dest,
+                        &format!("{}:on-success", inv.id),
+                        record,
+                    )
+                    .await?;
+                }
+                store.finish_async(&inv.id, None).await?;
+                Ok(())
+            }
+            InvokeOutcome::Raised {
+                error_type,
+                payload,
+            } => {
+                if attempts > max_retries {
+                    fail(
+                        functions,
+                        &inv,
+                        policy.as_ref(),
+                        &error_type,
+                        payload.to_vec(),
+                        attempts,
+                    )
+                    .await
+                } else {
+                    let delays = functions.settings().async_retry_delays;
+                    let delay = delays
+                        .get(usize::try_from(attempts - 1).unwrap_or(0))
+                        .copied()
+                        .unwrap_or(delays[1]);
+                    let due = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4);
+                    store.retry_async(&inv.id, attempts, due).await?;
+                    Ok(())
+                }
+            }
+        },
+        Err(FunctionsError::Throttled { .. }) => {
+            // Throttles do not count as attempts; Lambda keeps retrying until the
+            // event is too old.
+            let due = now_ms() + i64::try_from(THROTTLE_BACKOFF.as_millis()).unwrap_or(1000);
+            store.retry_async(&inv.id, inv.attempts, due).await?;
+            Ok(())
+        }
+        Err(e) => {
+            let payload = json!({"errorType": e.code(), "errorMessage": e.to_string()});
+            fail(
+                functions,
+                &inv,
+                policy.as_ref(),
+                e.code(),
+                payload.to_string().into_bytes(),
+                attempts,
+            )
+            .await
+        }
+    }
+}
+
+/// Records a final failure and sends it to the on-failure destination.
+async fn fail(
+    functions: &Functions,
+    inv: &AsyncInvocation,
+    policy: Option<&EventInvokeConfig>,
+    error_type: &str,
+    error_payload: Vec<u8>,
+    attempts: u32,
+) -> Result<(), FunctionsError> {
+    if let Some(dest) = policy.and_then(|p| p.on_failure.clone()) {
+        let condition = if error_type == "EventAgeExceeded" {
+            "EventAgeExceeded"
+        } else {
+            "RetriesExhausted"
+        };
+        let record = invocation_record(
+            functions,
+            inv,
+            condition,
+            attempts,
+            Some("Unhandled"),
+            &error_payload,
+        );
+        // Sent first with an id derived from the invocation's: if Baton dies before the
+        // finish below, the repeat sends the same id, which the queue keeps once.
+        send_to_destination(functions, &dest, &format!("{}:on-failure", inv.id), record).await?;
+    }
+    functions
+        .store()
+        .finish_async(
+            &inv.id,
+            Some(AsyncFailure {
+                id: inv.id.clone(),
+                function: inv.function.clone(),
+                payload: inv.payload.clone(),
+                attempts,
+                error_type: error_type.to_owned(),
+                error_payload,
+                failed_at_ms: now_ms(),
+            }),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Lambda's invocation record, as destinations receive it.
+fn invocation_record(
+    functions: &Functions,
+    inv: &AsyncInvocation,
+    condition: &str,
+    attempts: u32,
+    function_error: Option<&str>,
+    response: &[u8],
+) -> Value {
+    let parse = |b: &[u8]| {
+        serde_json::from_slice::<Value>(b)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
+    };
+    let mut response_context = json!({"statusCode": 200, "executedVersion": "$LATEST"});
+    if let (Some(fe), Some(obj)) = (function_error, response_context.as_object_mut()) {
+        obj.insert("functionError".into(), json!(fe));
+    }
+    json!({
+        "version": "1.0",
+        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "requestContext": {
+            "requestId": inv.id,
+            "functionArn": format!("{}:$LATEST", functions.function_arn(&inv.function)),
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": parse(&inv.payload),
+        "responseContext": response_context,
+        "responsePayload": parse(response),
+    })
+}
+
+async fn send_to_destination(
+    functions: &Functions,
+    destination: &str,
+    id: &str,
+    record: Value,
+) -> Result<(), FunctionsError> {
+    let name = FunctionRef::parse(destination)?.name;
+    let now = now_ms();
+    functions
+        .store()
+        .enqueue_async(AsyncInvocation {
+            id: id.to_owned(),
+            function: name,
+            payload: record.to_string().into_bytes(),
+            attempts: 0,
+            accepted_at_ms: now,
+            due_at_ms: now,
+        })
+        .await?;
+    functions.wake_async().notify_one();
+    Ok(())
+}

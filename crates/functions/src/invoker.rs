@@ -1,0 +1,57 @@
+//! The bridge to Baton's other halves: Step Functions tasks and EventBridge targets call
+//! functions through `FunctionInvoker`.
+
+use async_trait::async_trait;
+use baton_runtime::bridge::{BridgeError, FunctionInvoker};
+use baton_runtime::lambda::FunctionResult;
+use bytes::Bytes;
+
+use crate::error::FunctionsError;
+use crate::service::{Functions, InvokeOutcome, InvokeRequest};
+
+fn bridge_error(e: FunctionsError) -> BridgeError {
+    BridgeError {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+    }
+}
+
+#[async_trait]
+impl FunctionInvoker for Functions {
+    async fn invoke(
+        &self,
+        function: &str,
+        payload: Vec<u8>,
+        request_id: &str,
+    ) -> Result<FunctionResult, BridgeError> {
+        let out = Functions::invoke(
+            self,
+            InvokeRequest {
+                function: function.to_owned(),
+                qualifier: None,
+                payload: Bytes::from(payload),
+                log_tail: false,
+                client_context: None,
+                request_id: Some(request_id.to_owned()),
+            },
+        )
+        .await
+        .map_err(bridge_error)?;
+        Ok(match out.outcome {
+            InvokeOutcome::Returned(b) => FunctionResult::Returned(b.to_vec()),
+            InvokeOutcome::Raised {
+                error_type,
+                payload,
+            } => FunctionResult::Raised {
+                error_type,
+                payload: payload.to_vec(),
+            },
+        })
+    }
+
+    async fn invoke_async(&self, function: &str, payload: Vec<u8>) -> Result<String, BridgeError> {
+        self.invoke_event(function, None, payload)
+            .await
+            .map_err(bridge_error)
+    }
+}
