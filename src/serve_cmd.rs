@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Address to bind. Loopback by default: the APIs accept unsigned requests.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
+    /// Require SigV4-signed requests made with this access key (`KEY_ID:SECRET`,
+    /// repeatable). Without it, requests of any signature are accepted.
+    #[arg(long = "credentials", value_name = "KEY_ID:SECRET")]
+    pub credentials: Vec<String>,
     // ----- Step Functions -----
     /// The region in every ARN.
     #[arg(long, default_value = "us-east-1")]
@@ -83,7 +87,10 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         other => bail!("unknown --store {other:?}: use `sqlite` or a postgres:// URL"),
     };
 
-    let api = Api::new();
+    let credentials =
+        baton_api::sigv4::Credentials::parse(args.credentials.iter().map(String::as_str))
+            .map_err(|e| anyhow::anyhow!("--credentials: {e}"))?;
+    let api = Api::new().with_credentials(credentials);
 
     // ── EventBridge (event bus half) ──────────────────────────────────────────────
     let buses = baton_runtime::bus::EventBuses::open(

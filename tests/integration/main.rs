@@ -16,6 +16,7 @@ mod functions_support;
 mod jsonata_suite;
 mod server;
 mod server_basics;
+mod server_sigv4;
 mod sfn_api;
 mod sfn_cli;
 mod sfn_crash;

@@ -14,6 +14,7 @@ pub mod json_protocol;
 pub mod lambda;
 pub mod server;
 pub mod sfn;
+pub mod sigv4;
 
 pub use error::ApiError;
 pub use json_protocol::JsonService;

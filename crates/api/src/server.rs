@@ -27,6 +27,8 @@ pub struct Api {
     json_services: Vec<Arc<dyn JsonService>>,
     /// Extra routes (Lambda's REST paths, the Lambda Runtime API, the console).
     extra: Option<Router>,
+    /// When set, every request must be SigV4-signed with one of these keys.
+    credentials: Option<Arc<crate::sigv4::Credentials>>,
 }
 
 impl Api {
@@ -47,6 +49,12 @@ impl Api {
         self
     }
 
+    /// Requires SigV4 signatures made with `credentials` (none: any signature passes).
+    pub fn with_credentials(mut self, credentials: crate::sigv4::Credentials) -> Self {
+        self.credentials = (!credentials.is_empty()).then(|| Arc::new(credentials));
+        self
+    }
+
     /// The axum router (for serving, or for tests that call it directly).
     pub fn router(self) -> Router {
         let services = Arc::new(self.json_services);
@@ -57,6 +65,13 @@ impl Api {
         let router = match self.extra {
             Some(extra) => base.merge(extra),
             None => base,
+        };
+        let router = match self.credentials {
+            Some(credentials) => router.layer(axum::middleware::from_fn_with_state(
+                credentials,
+                crate::sigv4::require_signature,
+            )),
+            None => router,
         };
         router.layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_REQUEST_BYTES,
