@@ -139,7 +139,8 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
     let mut deployed = Vec::new();
     for file in &args.deploy {
-        deployed.push(deploy_state_machine(&sfn, file).await?);
+        let arn = deploy_state_machine(&sfn, file).await?;
+        deployed.push((arn, sample_input_for(file)));
     }
     let api = api.with_json_service(std::sync::Arc::new(baton_api::sfn::StepFunctionsApi::new(
         sfn.clone(),
@@ -181,12 +182,11 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         "  try: aws --endpoint-url http://{addr} --region {} stepfunctions list-state-machines",
         args.region
     );
-    let sample_input = r#"{"customer":"ada","items":[{"sku":"A-1","price":12,"qty":1},{"sku":"B-2","price":30,"qty":2}]}"#;
-    for arn in &deployed {
+    for (arn, sample_input) in &deployed {
         println!("  deployed {arn}");
         println!(
-            "  start it: aws --endpoint-url http://{addr} --region {} stepfunctions start-execution --state-machine-arn {arn} --input '{}'",
-            args.region, sample_input
+            "  start it: aws --endpoint-url http://{addr} --region {} stepfunctions start-execution --state-machine-arn {arn} --input '{sample_input}'",
+            args.region
         );
         println!(
             "  then:     aws --endpoint-url http://{addr} --region {} stepfunctions describe-execution --execution-arn <executionArn from start-execution>",
@@ -201,6 +201,25 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     functions.shutdown();
     db.close();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The input printed in the "start it" hint: `NAME.serve-input.json` or `NAME.input.json`
+/// beside `NAME.asl.json` when there is one (compacted to one line), else `{}`. The
+/// bundled order has a serve input that finishes at once (its `input.json` takes the
+/// one-hour approval Wait, which `baton run` shows on virtual time).
+fn sample_input_for(definition: &std::path::Path) -> String {
+    let name = definition
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .unwrap_or_default();
+    ["serve-input", "input"]
+        .iter()
+        .find_map(|kind| {
+            std::fs::read_to_string(definition.with_file_name(format!("{name}.{kind}.json"))).ok()
+        })
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map_or_else(|| "{}".to_owned(), |v| v.to_string())
 }
 
 /// Creates (or updates) a state machine from a definition file; returns its ARN.

@@ -24,3 +24,45 @@ except botocore.exceptions.ClientError as e:
     server.crash_and_restart();
     assert_eq!(server.port(), port);
 }
+
+/// The README's main command: `baton serve --deploy examples/order.asl.json`, then the
+/// printed `aws` calls run the bundled example to the end.
+#[test]
+fn readme_main_command_deploys_the_bundled_example() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let definition = format!("{root}/examples/order.asl.json");
+    let server = Server::start_with(&["--deploy", &definition]);
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:order";
+    let input = std::fs::read_to_string(format!("{root}/examples/order.serve-input.json"))
+        .expect("the bundled serve input");
+    let out = server.aws(&[
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        arn,
+        "--input",
+        &input,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let started: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let execution = started["executionArn"].as_str().expect("an execution ARN");
+    let mut described = serde_json::Value::Null;
+    for _ in 0..100 {
+        let out = server.aws(&[
+            "stepfunctions",
+            "describe-execution",
+            "--execution-arn",
+            execution,
+        ]);
+        described = serde_json::from_slice(&out.stdout).expect("JSON");
+        if described["status"] != "RUNNING" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let output: serde_json::Value =
+        serde_json::from_str(described["output"].as_str().expect("output")).expect("JSON");
+    assert_eq!(output["customer"], "ada");
+    assert_eq!(output["count"], 2);
+}
