@@ -56,7 +56,7 @@ impl StepFunctions {
             None => new_execution_name(),
         };
         let (text, value) = parse_input(input)?;
-        let machine = self.describe_state_machine(state_machine_arn).await?;
+        let machine = self.machine_for_start(state_machine_arn).await?;
         match machine.machine_type {
             MachineType::Standard => {
                 engine::start_standard(&self.inner, &machine, &name, &text, value, parent).await

@@ -113,7 +113,7 @@ impl StepFunctions {
             None => new_execution_name(),
         };
         let (text, value) = parse_input(input)?;
-        let machine = self.describe_state_machine(state_machine_arn).await?;
+        let machine = self.machine_for_start(state_machine_arn).await?;
         if machine.machine_type != MachineType::Express {
             return Err(SfnError::new(
                 "StateMachineTypeNotSupported",
@@ -141,7 +141,7 @@ impl StepFunctions {
         };
         Ok(SyncExecutionResult {
             execution_arn,
-            state_machine_arn: machine.arn,
+            state_machine_arn: machine.arn.clone(),
             name,
             start_millis: exec.start_millis,
             stop_millis,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use baton_asl::{ParseOptions, StateMachine, parse_definition};
 use baton_store::StoreError;
-use baton_store::sfn::{MachineType, Revision, StateMachineRecord, Tag};
+use baton_store::sfn::{MachineType, Millis, Revision, StateMachineRecord, Tag};
 use serde_json::Value;
 
 use crate::sfn::arn::{self, ArnKind};
@@ -17,13 +17,21 @@ use crate::sfn::{Inner, SfnError, StepFunctions};
 /// Tags per resource, as AWS allows.
 pub const MAX_TAGS: usize = 50;
 
-/// Parsed definitions by revision id, bounded.
+/// Parsed definitions by revision id, bounded; and each machine's current record for a
+/// moment, so starting executions does not read the store every time.
 #[derive(Default)]
 pub(crate) struct MachineCache {
     parsed: Mutex<HashMap<String, Arc<StateMachine>>>,
+    /// Machine ARN → (when it was read, the record). Updates and deletes on this node
+    /// drop their entry at once; a change made by another node is seen within
+    /// [`RECORD_TTL_MILLIS`] — AWS documents the same window ("executions started
+    /// shortly after UpdateStateMachine may use the previous definition").
+    records: Mutex<HashMap<String, (Millis, Arc<StateMachineRecord>)>>,
 }
 
 const MAX_CACHED_MACHINES: usize = 1_024;
+/// How long a cached machine record is trusted.
+const RECORD_TTL_MILLIS: Millis = 1_000;
 
 impl MachineCache {
     /// The parsed definition of a revision (from the cache or the store).
@@ -60,6 +68,32 @@ impl MachineCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<StateMachine>>> {
         self.parsed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn records(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Millis, Arc<StateMachineRecord>)>> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The machine's record if it was read less than the TTL ago.
+    fn fresh_record(&self, arn: &str, now: Millis) -> Option<Arc<StateMachineRecord>> {
+        let records = self.records();
+        let (at, record) = records.get(arn)?;
+        (now.saturating_sub(*at) < RECORD_TTL_MILLIS).then(|| record.clone())
+    }
+
+    fn put_record(&self, now: Millis, record: Arc<StateMachineRecord>) {
+        let mut records = self.records();
+        if records.len() >= MAX_CACHED_MACHINES {
+            records.clear();
+        }
+        records.insert(record.arn.clone(), (now, record));
+    }
+
+    /// Drops the cached record of `arn` (after this node changed or deleted it).
+    pub fn forget(&self, arn: &str) {
+        self.records().remove(arn);
     }
 }
 
@@ -200,6 +234,7 @@ impl StepFunctions {
         if let Some(p) = parsed {
             inner.machines.put(&revision.revision_id, Arc::new(p));
         }
+        inner.machines.forget(&req.arn);
         Ok(updated)
     }
 
@@ -212,11 +247,28 @@ impl StepFunctions {
             .ok_or_else(|| SfnError::state_machine_does_not_exist(arn))
     }
 
+    /// The machine's record for starting an execution: cached for a moment (see
+    /// [`MachineCache`]), so the hot path of StartExecution / StartSyncExecution does not
+    /// read the store.
+    pub(crate) async fn machine_for_start(
+        &self,
+        arn: &str,
+    ) -> Result<Arc<StateMachineRecord>, SfnError> {
+        let now = self.inner.now();
+        if let Some(record) = self.inner.machines.fresh_record(arn, now) {
+            return Ok(record);
+        }
+        let record = Arc::new(self.describe_state_machine(arn).await?);
+        self.inner.machines.put_record(now, record.clone());
+        Ok(record)
+    }
+
     /// DeleteStateMachine: succeeds for a machine that does not exist, as AWS does.
     /// Running executions go on with the revision they started with.
     pub async fn delete_state_machine(&self, arn: &str) -> Result<(), SfnError> {
         arn::parse(arn, &[ArnKind::StateMachine])?;
         self.inner.store.delete_state_machine(arn).await?;
+        self.inner.machines.forget(arn);
         Ok(())
     }
 
