@@ -169,6 +169,7 @@ async fn run() {
     let pass10 = create(&b, "pass10", passes(10), MachineType::Standard).await;
     let three_std = create(&b, "three", passes(3), MachineType::Standard).await;
     let three_express = create(&b, "three-express", passes(3), MachineType::Express).await;
+    let ten_express = create(&b, "ten-express", passes(10), MachineType::Express).await;
     let timer = create(
         &b,
         "timer",
@@ -294,6 +295,24 @@ async fn run() {
     println!(
         "{:<62} {:>10.0} /s",
         "Express executions (3 states, StartSyncExecution), over HTTP", rate
+    );
+    // The peer comparison: ten-state executions over HTTP from 8 concurrent clients.
+    let (bb, arn) = (b.clone(), ten_express.clone());
+    let rate = throughput(8, move |_| {
+        let (b, arn) = (bb.clone(), arn.clone());
+        async move {
+            call(
+                &b,
+                "StartSyncExecution",
+                &json!({"stateMachineArn": arn, "input": "{}"}),
+            )
+            .await;
+        }
+    })
+    .await;
+    println!(
+        "{:<62} {:>10.0} /s",
+        "Express executions (10 states, c=8), over HTTP", rate
     );
 
     // Latency, one client.
