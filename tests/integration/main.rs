@@ -16,6 +16,7 @@ mod functions_api;
 mod functions_invoke;
 mod functions_support;
 mod jsonata_suite;
+mod lambda_wiring_e2e;
 mod server;
 mod server_basics;
 mod sfn_api;
