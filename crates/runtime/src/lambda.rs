@@ -277,3 +277,99 @@ fn invoke_response(payload: Value, content_length: usize, meta: &InvokeMeta, tai
     out.insert("StatusCode".into(), json!(200));
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_exec::history::TaskResource;
+    use baton_exec::task::Pattern;
+    use std::sync::Arc;
+
+    fn invoke_request(input: Value) -> TaskRequest {
+        TaskRequest {
+            task_id: 1,
+            state_name: "S".into(),
+            resource: "arn:aws:states:::lambda:invoke".into(),
+            kind: TaskKind::Service {
+                resource: TaskResource {
+                    resource_type: "lambda".into(),
+                    resource: "invoke".into(),
+                },
+                pattern: Pattern::RequestResponse,
+            },
+            input: Arc::new(input),
+            credentials: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            task_token: None,
+            attempt: 0,
+        }
+    }
+
+    fn failure(answer: TaskAnswer) -> Option<Failure> {
+        match answer {
+            TaskAnswer::Fail(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn function_errors_are_named_by_their_error_type_or_lambda_unknown() {
+        let request = invoke_request(json!({"FunctionName": "f"}));
+        let meta = InvokeMeta::new("r-1", 0);
+        let raised = |t: &str| FunctionResult::Raised {
+            error_type: t.into(),
+            payload: br#"{"errorMessage":"m"}"#.to_vec(),
+        };
+        let f = failure(task_answer(&request, raised("Sandbox.Timedout"), &meta));
+        assert_eq!(f.and_then(|f| f.error).as_deref(), Some("Sandbox.Timedout"));
+        let f = failure(task_answer(&request, raised(""), &meta));
+        assert_eq!(
+            f.map(|f| (f.error, f.cause)),
+            Some((
+                Some(LAMBDA_UNKNOWN.to_owned()),
+                Some(r#"{"errorMessage":"m"}"#.to_owned())
+            ))
+        );
+        let big = FunctionResult::Returned(vec![b'a'; MAX_PAYLOAD_BYTES + 1]);
+        let f = failure(task_answer(&request, big, &meta));
+        assert_eq!(
+            f.and_then(|f| f.error).as_deref(),
+            Some("States.DataLimitExceeded")
+        );
+    }
+
+    #[test]
+    fn invoke_failures_read_like_the_java_sdk_exception() {
+        let f = invoke_failure(
+            "ResourceNotFoundException",
+            "Function not found: arn:aws:lambda:us-east-1:1:function:f",
+            "r-1",
+        );
+        assert_eq!(f.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
+        assert_eq!(
+            f.cause.as_deref(),
+            Some(
+                "Function not found: arn:aws:lambda:us-east-1:1:function:f:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: r-1; Proxy: null)"
+            )
+        );
+        let f = invoke_failure("TooManyRequestsException", "Rate Exceeded.", "r-2");
+        assert_eq!(f.error.as_deref(), Some("Lambda.TooManyRequestsException"));
+        assert!(f.cause.unwrap_or_default().contains("Status Code: 429"));
+    }
+
+    #[test]
+    fn qualifier_and_invocation_type_come_from_the_parameters() {
+        let r = invoke_request(json!({"FunctionName": "f", "Qualifier": "$LATEST",
+                                      "InvocationType": "Event"}));
+        assert_eq!(function_target(&r).as_deref(), Some("f:$LATEST"));
+        assert_eq!(invocation_type(&r), InvocationType::Event);
+        let r = invoke_request(json!({"FunctionName": "f"}));
+        assert_eq!(function_target(&r).as_deref(), Some("f"));
+        assert_eq!(invocation_type(&r), InvocationType::RequestResponse);
+        let accepted = accepted_response(&InvokeMeta::new("r-3", 0), 202);
+        assert_eq!(accepted["StatusCode"], 202);
+        assert_eq!(accepted["Payload"], "");
+        assert_eq!(accepted["SdkResponseMetadata"]["RequestId"], "r-3");
+    }
+}
