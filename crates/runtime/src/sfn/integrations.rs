@@ -54,9 +54,18 @@ pub(crate) async fn perform(
     // A function call is recorded as started before it runs (it may run for minutes;
     // `TimeoutSeconds` and the history must see it as started meanwhile).
     let started_first = is_lambda_call(&request);
-    if started_first && !mark_started(inner, id, &arn, request.task_id).await {
-        return;
-    }
+    let _in_flight = if started_first {
+        let Some(guard) = InFlight::enter(inner, id, request.task_id) else {
+            // This process is still running the call; it will record the answer.
+            return;
+        };
+        if !mark_started(inner, id, &arn, request.task_id).await {
+            return;
+        }
+        Some(guard)
+    } else {
+        None
+    };
     let outcome = call(
         inner,
         &request,
@@ -112,6 +121,36 @@ pub(crate) async fn perform(
     .await;
     if let Err(e) = result {
         tracing::warn!(%arn, task_id, error = %e, "could not record a task's outcome");
+    }
+}
+
+/// A Lambda call this process is making; leaving the scope ends it.
+struct InFlight {
+    inner: Arc<Inner>,
+    key: (ExecutionId, u64),
+}
+
+impl InFlight {
+    fn enter(inner: &Arc<Inner>, id: ExecutionId, task_id: u64) -> Option<InFlight> {
+        let key = (id, task_id);
+        let mut set = inner
+            .lambda_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        set.insert(key).then(|| InFlight {
+            inner: inner.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.inner
+            .lambda_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }
 

@@ -34,6 +34,8 @@ mod error;
 mod executions;
 mod express;
 mod integrations;
+#[cfg(test)]
+mod lambda_tests;
 mod machines;
 mod queries;
 mod starter;
@@ -137,6 +139,10 @@ pub(crate) struct Inner {
     /// Runs Lambda tasks; set once the functions runtime exists (it starts after the
     /// listener is bound). Unset, Lambda tasks fail with `Lambda.ServiceException`.
     pub functions: std::sync::OnceLock<Arc<dyn FunctionInvoker>>,
+    /// Lambda calls running in this process, so a work item re-claimed while its
+    /// function still runs (a call may outlast the lease) is not invoked twice at once.
+    pub lambda_in_flight:
+        std::sync::Mutex<std::collections::HashSet<(baton_store::sfn::ExecutionId, u64)>>,
     /// Seeds for each step's random draws (`States.UUID`, jitter).
     seed: AtomicU64,
 }
@@ -190,6 +196,7 @@ impl StepFunctions {
                 activity_waiters: activities::Waiters::default(),
                 http,
                 functions: std::sync::OnceLock::new(),
+                lambda_in_flight: std::sync::Mutex::default(),
                 seed: AtomicU64::new(seed),
             }),
         }
