@@ -2,7 +2,8 @@
 //! a Rust function built with `lambda_runtime` and a Python function through Baton's
 //! shim, invoked by the aws CLI, by a state machine (a function ARN as the resource,
 //! `lambda:invoke`, `.waitForTaskToken`, errors and timeouts) and by an EventBridge rule
-//! (asynchronously), checked through execution results, history and function logs.
+//! (asynchronously; a missing function's event goes to the dead-letter queue), checked
+//! through execution results, history, function logs and dead letters.
 
 use std::path::Path;
 use std::time::Duration;
@@ -329,7 +330,9 @@ fn rust_and_python_functions_run_from_the_cli_a_state_machine_and_a_rule() {
     );
     let targets = json!([
         {"Id": "py", "Arn": PY_ARN},
-        {"Id": "rust", "Arn": PROBE_ARN, "Input": "{\"echo\": \"from-rule\", \"log\": true}"}
+        {"Id": "rust", "Arn": PROBE_ARN, "Input": "{\"echo\": \"from-rule\", \"log\": true}"},
+        {"Id": "gone", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:gone",
+         "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:dlq"}}
     ]);
     let put = aws_json(
         &server,
@@ -372,6 +375,19 @@ fn rust_and_python_functions_run_from_the_cli_a_state_machine_and_a_rule() {
             })
             .then_some(())
     });
+    // A function that does not exist: not retried, straight to the dead-letter queue.
+    let letter = eventually(Duration::from_secs(30), "the dead letter", || {
+        let letters = baton_get(&server, "/_baton/events/dead-letters");
+        letters["DeadLetters"]
+            .as_array()
+            .and_then(|l| l.first().cloned())
+    });
+    assert_eq!(letter["EventId"], event_id, "{letter}");
+    assert_eq!(
+        letter["Attributes"]["ERROR_CODE"], "ResourceNotFoundException",
+        "{letter}"
+    );
+    assert_eq!(letter["Attributes"]["RETRY_ATTEMPTS"], 0, "{letter}");
 }
 
 #[test]
