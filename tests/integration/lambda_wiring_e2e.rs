@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::functions_support::{aws_invoke, aws_json, baton_get, eventually, probe_zip};
+use crate::functions_support::{
+    aws_invoke, aws_json, baton_get, eventually, log_result, probe_zip,
+};
 use crate::server::Server;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
@@ -205,7 +207,12 @@ fn rust_and_python_functions_run_from_the_cli_a_state_machine_and_a_rule() {
         "InvokeRust": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                        "Parameters": {"FunctionName": PROBE_ARN, "Payload": {"echo": "rust via invoke"}},
                        "ResultSelector": {"echo.$": "$.Payload.echo"},
-                       "ResultPath": "$.invokeRust", "Next": "Callback"},
+                       "ResultPath": "$.invokeRust", "Next": "Tail"},
+        "Tail": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                 "Parameters": {"FunctionName": "pyfn", "Payload": {"tail": true}, "LogType": "Tail"},
+                 "ResultSelector": {"LogResult.$": "$.LogResult",
+                                    "requestId.$": "$.SdkResponseMetadata.RequestId"},
+                 "ResultPath": "$.tail", "Next": "Callback"},
         "Callback": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
                      "Parameters": {"FunctionName": "pyfn", "Payload": {"token.$": "$$.Task.Token"}},
                      "TimeoutSeconds": 30, "ResultPath": "$.callback", "Next": "RustFails"},
@@ -246,6 +253,14 @@ fn rust_and_python_functions_run_from_the_cli_a_state_machine_and_a_rule() {
     let request_id = invoke["requestId"].as_str().expect("request id");
     assert_eq!(invoke["payload"]["requestId"], request_id);
     assert_eq!(out["invokeRust"]["echo"], "rust via invoke");
+    // `LogType: Tail`: the invocation's own log, base64.
+    let tail = log_result(&out["tail"]);
+    let tail_id = out["tail"]["requestId"].as_str().expect("request id");
+    assert!(tail.contains(&format!("pyfn saw {tail_id}")), "{tail}");
+    assert!(
+        tail.contains(&format!("END RequestId: {tail_id}")),
+        "{tail}"
+    );
     assert_eq!(out["callback"], json!({"called_back": true}));
     // Function errors: the errorType names the error, the error payload is the cause.
     assert_eq!(out["rustError"]["Error"], "ProbeError");

@@ -524,8 +524,26 @@ async fn lambda_call(
         },
         InvocationType::DryRun => Ok(lambda::accepted_response(&meta, 204)),
         InvocationType::RequestResponse => {
-            match invoker.invoke(&function, payload, &request_id).await {
-                Ok(result) => match lambda::task_answer(request, result, &meta) {
+            let options = crate::bridge::InvokeOptions {
+                log_tail: request.input.get("LogType").and_then(Value::as_str) == Some("Tail"),
+                client_context: request
+                    .input
+                    .get("ClientContext")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            };
+            match invoker
+                .invoke_with(&function, payload, &request_id, options)
+                .await
+            {
+                Ok((result, log_tail)) => match lambda::task_answer(
+                    request,
+                    result,
+                    &lambda::InvokeMeta {
+                        log_tail: log_tail.unwrap_or_default(),
+                        ..meta.clone()
+                    },
+                ) {
                     TaskAnswer::Succeed(v) => Ok(v),
                     TaskAnswer::Fail(f) => Err(f),
                     TaskAnswer::After(..) | TaskAnswer::Never => Err(Failure::new(
