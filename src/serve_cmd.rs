@@ -128,20 +128,8 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     );
     // Rules with state machine targets start executions here.
     buses.set_execution_starter(sfn.execution_starter());
-    sfn.start()
-        .await
-        .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
-    // Workers start once every target kind has its performer.
-    // The embedded store has one user: leases of a crashed run end at once.
-    buses
-        .start_workers(true)
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
-    let mut deployed = Vec::new();
-    for file in &args.deploy {
-        let arn = deploy_state_machine(&sfn, file).await?;
-        deployed.push((arn, sample_input_for(file)));
-    }
+    // (Recovery and the bus workers start after the functions runtime below: recovered
+    // Lambda tasks and Lambda targets need its invoker.)
     let api = api.with_json_service(std::sync::Arc::new(baton_api::sfn::StepFunctionsApi::new(
         sfn.clone(),
     )));
@@ -174,7 +162,29 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     .await
     .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
     let api = api.with_routes(baton_api::lambda::routes(functions.clone()));
+    // Lambda tasks and Lambda rule targets call functions through the invoker bridge.
+    let invoker: std::sync::Arc<dyn baton_runtime::bridge::FunctionInvoker> =
+        std::sync::Arc::new(functions.clone());
+    sfn.set_function_invoker(invoker.clone());
+    buses.set_function_invoker(invoker);
     // ---- end Functions ----
+
+    // ── Background work (every bridge is connected now) ──────────────────────────
+    sfn.start()
+        .await
+        .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
+    // Workers start once every target kind has its performer.
+    // The embedded store has one user: leases of a crashed run end at once.
+    buses
+        .start_workers(true)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
+    let mut deployed = Vec::new();
+    for file in &args.deploy {
+        let arn = deploy_state_machine(&sfn, file).await?;
+        deployed.push((arn, sample_input_for(file)));
+    }
+    // ── end background work ──────────────────────────────────────────────────────
 
     // The first line is machine-readable: tests and scripts read the address from it.
     println!("baton listening on http://{addr}");

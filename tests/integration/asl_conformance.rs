@@ -6,14 +6,15 @@
 #![allow(clippy::print_stdout)]
 
 use baton_asl::{ParseOptions, parse_definition_value};
-use baton_exec::{ExecutionIdentity, ExecutionStatus, Failure, Outcome, TaskRequest};
+use baton_exec::{ExecutionIdentity, Failure, Outcome, TaskRequest};
 use baton_runtime::lambda::{
     FunctionResult, InvokeMeta, function_event, function_reference, task_answer,
 };
 use baton_runtime::local::{RunOptions, RunResult, TaskAnswer, run_execution};
 use serde_json::{Value, json};
 
-use crate::support::{Report, json_files, known_gaps, matches, shared_dir, short};
+use crate::asl_compare::{Observed, compare_case};
+use crate::support::{Report, json_files, known_gaps, shared_dir};
 
 const ACCOUNT: &str = "111111111111";
 const REGION: &str = "us-east-1";
@@ -223,130 +224,19 @@ fn run_case(case: &Value) -> Result<(), String> {
 }
 
 fn compare(case: &Value, result: &RunResult) -> Result<(), String> {
-    let expected = case.get("expected").ok_or("case has no expectation")?;
-    let status = result.execution.status;
-    let want_status = expected.get("status").and_then(Value::as_str).unwrap_or("");
-    if status.as_str() != want_status {
-        let detail = match &result.execution.outcome {
-            Some(Outcome::Failed(f)) => format!(" ({:?}: {:?})", f.error, f.cause),
-            Some(Outcome::Succeeded { output }) => format!(" (output {})", short(output)),
-            None => String::new(),
-        };
-        return Err(format!(
-            "status: expected {want_status}, got {}{detail}",
-            status.as_str()
-        ));
-    }
-    match (&result.execution.outcome, status) {
-        (Some(Outcome::Succeeded { output }), ExecutionStatus::Succeeded) => {
-            if let Some(want) = expected.get("output") {
-                matches(want, output, "output")?;
-            }
-        }
-        (Some(Outcome::Failed(f)), _) => {
-            if let Some(want) = expected.get("error") {
-                matches(want, &opt(&f.error), "error")?;
-            }
-            if let Some(want) = expected.get("cause") {
-                matches(want, &opt(&f.cause), "cause")?;
-            }
-        }
-        _ => {}
-    }
-    if let Some(history) = expected.get("history").and_then(Value::as_array) {
-        let ours: Vec<Value> = result.history.iter().map(|e| e.to_aws_json()).collect();
-        let normalized = case
-            .get("history_parallel_branches_normalized")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        compare_history(history, &ours, normalized)?;
-    }
-    Ok(())
-}
-
-fn opt(s: &Option<String>) -> Value {
-    s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
-}
-
-/// Event-by-event comparison. Parallel blocks that the recorder normalised (sorted, ids
-/// zeroed) are compared as multisets of events without ids.
-fn compare_history(expected: &[Value], ours: &[Value], normalized: bool) -> Result<(), String> {
-    if !normalized {
-        if expected.len() != ours.len() {
-            return Err(format!(
-                "history: expected {} events, got {}: expected types {:?}, got {:?}",
-                expected.len(),
-                ours.len(),
-                types(expected),
-                types(ours)
-            ));
-        }
-        for (i, (e, a)) in expected.iter().zip(ours).enumerate() {
-            matches(e, a, &format!("history[{i}]"))?;
-        }
-        return Ok(());
-    }
-    // The recorder sorted each Parallel block, zeroed its ids and dropped some events
-    // (`ParallelStateSucceeded`, nested blocks' ends). The ids it kept still count the
-    // real events, so: same total, every kept event present, numbered ones in place.
-    let last_id = expected
-        .iter()
-        .filter_map(|e| e.get("id").and_then(Value::as_u64))
-        .max()
-        .unwrap_or(0);
-    if last_id != ours.len() as u64 {
-        return Err(format!(
-            "history: AWS recorded {last_id} events, got {}: {:?}",
-            ours.len(),
-            types(ours)
-        ));
-    }
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("id");
-            m.remove("previousEventId");
-        }
-        v
+    let (output, error, cause) = match &result.execution.outcome {
+        Some(Outcome::Succeeded { output }) => (Some((**output).clone()), None, None),
+        Some(Outcome::Failed(f)) => (None, f.error.clone(), f.cause.clone()),
+        None => (None, None, None),
     };
-    let mut used = vec![false; ours.len()];
-    for (i, e) in expected.iter().enumerate() {
-        match e.get("id").and_then(Value::as_u64) {
-            Some(id) => {
-                let idx = (id as usize).saturating_sub(1);
-                let a = ours.get(idx).ok_or(format!("history: no event {id}"))?;
-                matches(e, a, &format!("history[{i}]"))?;
-                used[idx] = true;
-            }
-            None => {
-                let want = strip(e);
-                let pos = (0..ours.len())
-                    .find(|&j| !used[j] && matches(&want, &strip(&ours[j]), "").is_ok());
-                match pos {
-                    Some(j) => used[j] = true,
-                    None => {
-                        return Err(format!(
-                            "history: parallel-block event {} not found in ours",
-                            short(e)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn types(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            e.get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_owned()
-        })
-        .collect()
+    let observed = Observed {
+        status: result.execution.status.as_str().to_owned(),
+        output,
+        error,
+        cause,
+        history: Some(result.history.iter().map(|e| e.to_aws_json()).collect()),
+    };
+    compare_case(case, &observed)
 }
 
 fn run_folder(folder: &str, gaps_file: &str) {

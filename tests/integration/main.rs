@@ -1,8 +1,10 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
 
+mod asl_compare;
 mod asl_conformance;
 mod asl_test_state;
 mod asl_validation;
+mod asl_with_lambda_e2e;
 mod cli_run;
 mod events_api_archives;
 mod events_api_buses;
@@ -14,6 +16,7 @@ mod functions_api;
 mod functions_invoke;
 mod functions_support;
 mod jsonata_suite;
+mod lambda_wiring_e2e;
 mod server;
 mod server_basics;
 mod server_sigv4;

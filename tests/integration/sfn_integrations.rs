@@ -173,14 +173,32 @@ assert got["source"] == "wired.app" and got["detail"] == {"n": 7}, got
 }
 
 #[test]
-fn sfn_unsupported_integrations_fail_the_task_clearly() {
+fn sfn_lambda_errors_and_unsupported_integrations_fail_the_task_clearly() {
     let server = Server::start();
     run_boto3(
         &server,
         r#"
+# A function that does not exist: the Lambda API's error, as AWS's integration maps it.
 m = machine("lam", {"StartAt": "L", "States": {
     "L": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-          "Parameters": {"FunctionName": "f"},
+          "Parameters": {"FunctionName": "nope"},
+          "Catch": [{"ErrorEquals": ["Lambda.ResourceNotFoundException"], "Next": "Caught"}], "End": True},
+    "Caught": {"Type": "Pass", "End": True}}})
+e = c.start_execution(stateMachineArn=m)["executionArn"]
+d = wait_done(e)
+assert d["status"] == "SUCCEEDED", d
+types = [x["type"] for x in history(e)]
+assert types[2:5] == ["TaskScheduled", "TaskStarted", "TaskFailed"], types
+failed = [x for x in history(e) if x["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
+assert failed["error"] == "Lambda.ResourceNotFoundException", failed
+assert failed["cause"].startswith(
+    "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST "
+    "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: "), failed
+
+# A service Baton does not call: a clear error naming what is supported.
+m = machine("ddb", {"StartAt": "D", "States": {
+    "D": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+          "Parameters": {"TableName": "t", "Item": {}},
           "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
     "Caught": {"Type": "Pass", "End": True}}})
 e = c.start_execution(stateMachineArn=m)["executionArn"]
@@ -188,6 +206,7 @@ d = wait_done(e)
 assert d["status"] == "SUCCEEDED", d
 failed = [x for x in history(e) if x["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
 assert failed["error"] == "Baton.UnsupportedIntegration", failed
+assert "lambda:invoke" in failed["cause"], failed
 "#,
     );
 }

@@ -2,7 +2,7 @@
 //! functions through `FunctionInvoker`.
 
 use async_trait::async_trait;
-use baton_runtime::bridge::{BridgeError, FunctionInvoker};
+use baton_runtime::bridge::{BridgeError, FunctionInvoker, InvokeOptions};
 use baton_runtime::lambda::FunctionResult;
 use bytes::Bytes;
 
@@ -13,6 +13,19 @@ fn bridge_error(e: FunctionsError) -> BridgeError {
     BridgeError {
         code: e.code().to_owned(),
         message: e.to_string(),
+    }
+}
+
+fn outcome_result(outcome: InvokeOutcome) -> FunctionResult {
+    match outcome {
+        InvokeOutcome::Returned(b) => FunctionResult::Returned(b.to_vec()),
+        InvokeOutcome::Raised {
+            error_type,
+            payload,
+        } => FunctionResult::Raised {
+            error_type,
+            payload: payload.to_vec(),
+        },
     }
 }
 
@@ -37,16 +50,30 @@ impl FunctionInvoker for Functions {
         )
         .await
         .map_err(bridge_error)?;
-        Ok(match out.outcome {
-            InvokeOutcome::Returned(b) => FunctionResult::Returned(b.to_vec()),
-            InvokeOutcome::Raised {
-                error_type,
-                payload,
-            } => FunctionResult::Raised {
-                error_type,
-                payload: payload.to_vec(),
+        Ok(outcome_result(out.outcome))
+    }
+
+    async fn invoke_with(
+        &self,
+        function: &str,
+        payload: Vec<u8>,
+        request_id: &str,
+        options: InvokeOptions,
+    ) -> Result<(FunctionResult, Option<String>), BridgeError> {
+        let out = Functions::invoke(
+            self,
+            InvokeRequest {
+                function: function.to_owned(),
+                qualifier: None,
+                payload: Bytes::from(payload),
+                log_tail: options.log_tail,
+                client_context: options.client_context,
+                request_id: Some(request_id.to_owned()),
             },
-        })
+        )
+        .await
+        .map_err(bridge_error)?;
+        Ok((outcome_result(out.outcome), out.log_tail))
     }
 
     async fn invoke_async(&self, function: &str, payload: Vec<u8>) -> Result<String, BridgeError> {

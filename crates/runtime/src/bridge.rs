@@ -81,6 +81,31 @@ pub trait FunctionInvoker: Send + Sync + 'static {
         request_id: &str,
     ) -> Result<crate::lambda::FunctionResult, BridgeError>;
 
+    /// [`FunctionInvoker::invoke`] with Invoke's options (`LogType`, `ClientContext`);
+    /// also returns the base64 log tail when `options.log_tail` asks for it.
+    ///
+    /// # Contract
+    /// As `invoke`. The default ignores the options.
+    async fn invoke_with(
+        &self,
+        function: &str,
+        payload: Vec<u8>,
+        request_id: &str,
+        options: InvokeOptions,
+    ) -> Result<(crate::lambda::FunctionResult, Option<String>), BridgeError> {
+        let _ = options;
+        Ok((self.invoke(function, payload, request_id).await?, None))
+    }
+
     /// Queues an asynchronous (`Event`) invocation; it is durable when this returns.
     async fn invoke_async(&self, function: &str, payload: Vec<u8>) -> Result<String, BridgeError>;
+}
+
+/// Invoke's options a Lambda task may set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvokeOptions {
+    /// `LogType: Tail`: return the last 4 KB of the invocation's log.
+    pub log_tail: bool,
+    /// `ClientContext`: base64 JSON handed to the function as is.
+    pub client_context: Option<String>,
 }

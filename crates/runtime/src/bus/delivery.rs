@@ -5,7 +5,9 @@
 //! under a name derived from the delivery id (StartExecution is idempotent by name and
 //! input); a forward to another bus commits the forwarded event's deliveries in the same
 //! transaction that removes this delivery; HTTP endpoints may see a request twice after
-//! a crash, as with EventBridge.
+//! a crash, as with EventBridge; a Lambda target's `Event` invocation is queued durably
+//! by the functions runtime and may be queued twice after a crash (Lambda's async
+//! invocations are at-least-once too).
 //!
 //! Retries: exponential backoff with jitter (1 s doubling to 8 minutes, each delay drawn
 //! from its upper half), until `MaximumRetryAttempts` retries or
@@ -76,6 +78,18 @@ fn permanent_start_error(code: &str) -> bool {
             | "InvalidExecutionInput"
             | "InvalidName"
             | "StateMachineDeleting"
+            | "ValidationException"
+    )
+}
+
+/// Invoke errors that another attempt cannot fix (EventBridge sends these straight to
+/// the dead-letter queue).
+fn permanent_invoke_error(code: &str) -> bool {
+    matches!(
+        code,
+        "ResourceNotFoundException"
+            | "RequestTooLargeException"
+            | "InvalidParameterValueException"
             | "ValidationException"
     )
 }
@@ -246,10 +260,33 @@ impl EventBuses {
                 .invoke_api_destination(&name, d)
                 .await
                 .map(|()| Ingest::default()),
+            TargetKind::Unsupported(service) if service == "lambda" => {
+                self.invoke_function(d).await.map(|()| Ingest::default())
+            }
             TargetKind::Unsupported(service) => Err(Failure::permanent(
                 "UnsupportedTarget",
                 format!("Baton does not deliver to {service} targets yet"),
             )),
+        }
+    }
+
+    /// A Lambda target: an asynchronous (`Event`) invocation with the event as its
+    /// payload. Delivered once the functions runtime has durably queued it; the function's
+    /// own failures are then Lambda's to retry (its async retry policy), as on AWS.
+    async fn invoke_function(&self, d: &DeliveryRecord) -> Result<(), Failure> {
+        let Some(functions) = self.inner.functions.get() else {
+            return Err(Failure::retriable(
+                "ServiceUnavailable",
+                "Functions are not connected to the event bus",
+            ));
+        };
+        match functions
+            .invoke_async(&d.target_arn, d.body.clone().into_bytes())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if permanent_invoke_error(&e.code) => Err(Failure::permanent(e.code, e.message)),
+            Err(e) => Err(Failure::retriable(e.code, e.message)),
         }
     }
 

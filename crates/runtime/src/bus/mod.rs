@@ -102,6 +102,8 @@ pub(crate) struct Inner {
     /// Serializes control-plane changes (store commit, then snapshot publish).
     pub(crate) control: tokio::sync::Mutex<()>,
     pub(crate) starter: OnceLock<Arc<dyn ExecutionStarter>>,
+    /// Lambda targets are invoked asynchronously through this (set once functions run).
+    pub(crate) functions: OnceLock<Arc<dyn crate::bridge::FunctionInvoker>>,
     pub(crate) http: reqwest::Client,
     pub(crate) wake_deliveries: Notify,
     pub(crate) wake_scheduler: Notify,
@@ -151,6 +153,7 @@ impl EventBuses {
                 catalog: RwLock::new(Arc::new(catalog)),
                 control: tokio::sync::Mutex::new(()),
                 starter: OnceLock::new(),
+                functions: OnceLock::new(),
                 http,
                 wake_deliveries: Notify::new(),
                 wake_scheduler: Notify::new(),
@@ -180,6 +183,12 @@ impl EventBuses {
     /// Connects state machine targets to Step Functions. Only the first call counts.
     pub fn set_execution_starter(&self, starter: Arc<dyn ExecutionStarter>) {
         let _ = self.inner.starter.set(starter);
+    }
+
+    /// Connects Lambda function targets to the functions runtime. Only the first call
+    /// counts.
+    pub fn set_function_invoker(&self, invoker: Arc<dyn crate::bridge::FunctionInvoker>) {
+        let _ = self.inner.functions.set(invoker);
     }
 
     pub fn arns(&self) -> &Arns {

@@ -1,10 +1,12 @@
 //! The calls Task states make from this server: nested executions
-//! (`states:startExecution`, `.sync`, `.sync:2`, `.waitForTaskToken`), `events:putEvents`
-//! and the HTTP Task (`http:invoke`). Activities are not calls (workers poll for them).
+//! (`states:startExecution`, `.sync`, `.sync:2`, `.waitForTaskToken`), `events:putEvents`,
+//! the HTTP Task (`http:invoke`) and Lambda functions (a function ARN as the resource,
+//! `lambda:invoke`, `.waitForTaskToken`). Activities are not calls (workers poll for them).
 //!
 //! A call runs after the step that scheduled it is committed and may run again after a
 //! crash, so each is keyed to be harmless when repeated: a child execution's name is
-//! derived from the parent's task, and StartExecution is idempotent by name.
+//! derived from the parent's task, and StartExecution is idempotent by name. A function
+//! invoked again after a crash gets the same request id (derived from the task).
 
 use std::sync::Arc;
 
@@ -49,6 +51,21 @@ pub(crate) async fn perform(
     arn: Arc<str>,
     request: TaskRequest,
 ) {
+    // A function call is recorded as started before it runs (it may run for minutes;
+    // `TimeoutSeconds` and the history must see it as started meanwhile).
+    let started_first = is_lambda_call(&request);
+    let _in_flight = if started_first {
+        let Some(guard) = InFlight::enter(inner, id, request.task_id) else {
+            // This process is still running the call; it will record the answer.
+            return;
+        };
+        if !mark_started(inner, id, &arn, request.task_id).await {
+            return;
+        }
+        Some(guard)
+    } else {
+        None
+    };
     let outcome = call(
         inner,
         &request,
@@ -66,36 +83,115 @@ pub(crate) async fn perform(
     let inner2 = inner.clone();
     let result = engine::deliver(inner, &arn, consume, move |live| {
         let waiting = task_wait(&live.exec, task_id).map(|w| w.started);
-        let Some(false) = waiting else {
+        let proceed = match waiting {
+            Some(false) => true,
+            Some(true) => started_first,
+            None => false,
+        };
+        if !proceed {
             // The task is gone (the execution moved on) or already recorded as started.
             if let (None, CallOutcome::Submitted { child: Some(c), .. }) = (&waiting, &outcome) {
                 let (inner, child) = (inner2.clone(), c.clone());
                 tokio::spawn(async move { work::cancel_child(&inner, id, task_id, &child).await });
             }
             return Ok(Vec::new());
-        };
-        let started = Input::TaskStarted {
-            task_id,
-            worker_name: None,
-        };
-        Ok(match outcome {
-            CallOutcome::Done(Ok(output)) => {
-                vec![started, Input::TaskSucceeded { task_id, output }]
+        }
+        let mut inputs = Vec::new();
+        if waiting == Some(false) && !matches!(outcome, CallOutcome::Refused(_)) {
+            inputs.push(Input::TaskStarted {
+                task_id,
+                worker_name: None,
+            });
+        }
+        match outcome {
+            CallOutcome::Done(Ok(output)) => inputs.push(Input::TaskSucceeded { task_id, output }),
+            CallOutcome::Done(Err(f)) | CallOutcome::Refused(f) => {
+                inputs.push(failed(task_id, f));
             }
-            CallOutcome::Done(Err(f)) => vec![started, failed(task_id, f)],
             CallOutcome::Submitted { output, child } => {
                 if let Some(c) = child {
                     live.children.insert(task_id, c);
                 }
-                vec![started, Input::TaskSubmitted { task_id, output }]
+                inputs.push(Input::TaskSubmitted { task_id, output });
             }
-            CallOutcome::AwaitToken => vec![started],
-            CallOutcome::Refused(f) => vec![failed(task_id, f)],
-        })
+            CallOutcome::AwaitToken => {}
+        }
+        Ok(inputs)
     })
     .await;
     if let Err(e) = result {
         tracing::warn!(%arn, task_id, error = %e, "could not record a task's outcome");
+    }
+}
+
+/// A Lambda call this process is making; leaving the scope ends it.
+struct InFlight {
+    inner: Arc<Inner>,
+    key: (ExecutionId, u64),
+}
+
+impl InFlight {
+    fn enter(inner: &Arc<Inner>, id: ExecutionId, task_id: u64) -> Option<InFlight> {
+        let key = (id, task_id);
+        let mut set = inner
+            .lambda_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        set.insert(key).then(|| InFlight {
+            inner: inner.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.inner
+            .lambda_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+/// Records that a task's call is under way, without consuming its work item. `false`
+/// when nothing waits for the call any more (the work item is then consumed).
+async fn mark_started(inner: &Arc<Inner>, id: ExecutionId, arn: &str, task_id: u64) -> bool {
+    let mut waiting = false;
+    let result = engine::deliver(inner, arn, Consume::default(), |live| {
+        Ok(match task_wait(&live.exec, task_id).map(|w| w.started) {
+            Some(false) => {
+                waiting = true;
+                vec![Input::TaskStarted {
+                    task_id,
+                    worker_name: None,
+                }]
+            }
+            Some(true) => {
+                waiting = true;
+                Vec::new()
+            }
+            None => Vec::new(),
+        })
+    })
+    .await;
+    match result {
+        Ok(_) if waiting => true,
+        Ok(_) => {
+            let key = WorkKey {
+                execution: id,
+                key: work::task_key(task_id),
+            };
+            if let Err(e) = inner.store.delete_work(&[key]).await {
+                tracing::warn!(%arn, task_id, error = %e, "could not drop a stale call");
+            }
+            false
+        }
+        Err(e) => {
+            // The work item stays; its lease runs out and the call is tried again.
+            tracing::warn!(%arn, task_id, error = %e, "could not record a call as started");
+            false
+        }
     }
 }
 
@@ -118,6 +214,9 @@ pub(crate) fn call<'a>(
 }
 
 async fn call_inner(inner: &Arc<Inner>, request: &TaskRequest, caller: &Caller<'_>) -> CallOutcome {
+    if is_lambda_call(request) {
+        return lambda_call(inner, request, caller).await;
+    }
     let TaskKind::Service { resource, pattern } = &request.kind else {
         return unsupported(request);
     };
@@ -150,7 +249,8 @@ fn unsupported(request: &TaskRequest) -> CallOutcome {
         format!(
             "Baton does not call '{}' yet. Supported here: activities, \
              arn:aws:states:::states:startExecution (.sync, .sync:2, .waitForTaskToken), \
-             arn:aws:states:::events:putEvents, arn:aws:states:::http:invoke, and \
+             arn:aws:states:::events:putEvents, arn:aws:states:::http:invoke, Lambda \
+             (function ARNs, arn:aws:states:::lambda:invoke and .waitForTaskToken), and \
              .waitForTaskToken callbacks to any service (the call itself is not made).",
             request.resource
         ),
@@ -360,6 +460,107 @@ async fn put_events(inner: &Arc<Inner>, params: &Value) -> Result<Value, Failure
         Err(Failure::new("EventBridge.FailedEntry", json_text(&output)))
     } else {
         Ok(output)
+    }
+}
+
+// ----- Lambda ------------------------------------------------------------------------
+
+/// A Task whose resource is a function ARN, or `arn:aws:states:::lambda:invoke`
+/// (`.waitForTaskToken`).
+fn is_lambda_call(request: &TaskRequest) -> bool {
+    match &request.kind {
+        TaskKind::Lambda { .. } => true,
+        TaskKind::Service { resource, .. } => {
+            resource.resource_type == "lambda" && base_action(&resource.resource) == "invoke"
+        }
+        TaskKind::Activity { .. } => false,
+    }
+}
+
+/// The invocation's request id: derived from the task, so a call repeated after a crash
+/// is the same invocation in the function's logs.
+fn lambda_request_id(execution_arn: &str, task_id: u64) -> String {
+    child_name(&format!("lambda|{execution_arn}"), task_id)
+}
+
+/// Invokes the function and maps its outcome with [`crate::lambda::task_answer`], the
+/// rules `baton run` uses too.
+async fn lambda_call(
+    inner: &Arc<Inner>,
+    request: &TaskRequest,
+    caller: &Caller<'_>,
+) -> CallOutcome {
+    use crate::lambda::{self, InvocationType};
+    use crate::local::TaskAnswer;
+
+    let request_id = lambda_request_id(caller.execution_arn, request.task_id);
+    let meta = lambda::InvokeMeta::new(request_id.clone(), inner.now());
+    let Some(invoker) = inner.functions.get() else {
+        return CallOutcome::Done(Err(lambda::invoke_failure(
+            "ServiceException",
+            "No functions runtime is attached to this server",
+            &request_id,
+        )));
+    };
+    let Some(function) = lambda::function_target(request) else {
+        return CallOutcome::Done(Err(lambda::invoke_failure(
+            "InvalidParameterValueException",
+            "The FunctionName parameter is required",
+            &request_id,
+        )));
+    };
+    let wait_for_token = matches!(
+        request.kind,
+        TaskKind::Service {
+            pattern: Pattern::WaitForTaskToken,
+            ..
+        }
+    );
+    let payload = serde_json::to_vec(&lambda::function_event(request)).unwrap_or_default();
+    let answer = match lambda::invocation_type(request) {
+        InvocationType::Event => match invoker.invoke_async(&function, payload).await {
+            Ok(_) => Ok(lambda::accepted_response(&meta, 202)),
+            Err(e) => Err(lambda::invoke_failure(&e.code, &e.message, &request_id)),
+        },
+        InvocationType::DryRun => Ok(lambda::accepted_response(&meta, 204)),
+        InvocationType::RequestResponse => {
+            let options = crate::bridge::InvokeOptions {
+                log_tail: request.input.get("LogType").and_then(Value::as_str) == Some("Tail"),
+                client_context: request
+                    .input
+                    .get("ClientContext")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            };
+            match invoker
+                .invoke_with(&function, payload, &request_id, options)
+                .await
+            {
+                Ok((result, log_tail)) => match lambda::task_answer(
+                    request,
+                    result,
+                    &lambda::InvokeMeta {
+                        log_tail: log_tail.unwrap_or_default(),
+                        ..meta.clone()
+                    },
+                ) {
+                    TaskAnswer::Succeed(v) => Ok(v),
+                    TaskAnswer::Fail(f) => Err(f),
+                    TaskAnswer::After(..) | TaskAnswer::Never => Err(Failure::new(
+                        "States.Runtime",
+                        "The function's answer could not be read",
+                    )),
+                },
+                Err(e) => Err(lambda::invoke_failure(&e.code, &e.message, &request_id)),
+            }
+        }
+    };
+    match answer {
+        Ok(output) if wait_for_token && caller.standard => CallOutcome::Submitted {
+            output,
+            child: None,
+        },
+        other => CallOutcome::Done(other),
     }
 }
 

@@ -34,6 +34,8 @@ mod error;
 mod executions;
 mod express;
 mod integrations;
+#[cfg(test)]
+mod lambda_tests;
 mod machines;
 mod queries;
 mod starter;
@@ -48,7 +50,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use baton_store::sfn::SfnStore;
 
-use crate::bridge::EventSink;
+use crate::bridge::{EventSink, FunctionInvoker};
 
 pub use activities::ActivityTaskAssignment;
 pub use baton_store::sfn::{
@@ -134,6 +136,13 @@ pub(crate) struct Inner {
     pub events: work::EventQueue,
     pub activity_waiters: activities::Waiters,
     pub http: reqwest::Client,
+    /// Runs Lambda tasks; set once the functions runtime exists (it starts after the
+    /// listener is bound). Unset, Lambda tasks fail with `Lambda.ServiceException`.
+    pub functions: std::sync::OnceLock<Arc<dyn FunctionInvoker>>,
+    /// Lambda calls running in this process, so a work item re-claimed while its
+    /// function still runs (a call may outlast the lease) is not invoked twice at once.
+    pub lambda_in_flight:
+        std::sync::Mutex<std::collections::HashSet<(baton_store::sfn::ExecutionId, u64)>>,
     /// Seeds for each step's random draws (`States.UUID`, jitter).
     seed: AtomicU64,
 }
@@ -186,6 +195,8 @@ impl StepFunctions {
                 events: work::EventQueue::default(),
                 activity_waiters: activities::Waiters::default(),
                 http,
+                functions: std::sync::OnceLock::new(),
+                lambda_in_flight: std::sync::Mutex::default(),
                 seed: AtomicU64::new(seed),
             }),
         }
@@ -209,6 +220,11 @@ impl StepFunctions {
     /// diagnostics).
     pub fn cached(&self) -> (usize, usize) {
         (self.inner.live.len(), self.inner.timers.len())
+    }
+
+    /// Connects Lambda tasks to the functions runtime. Only the first call counts.
+    pub fn set_function_invoker(&self, invoker: Arc<dyn FunctionInvoker>) {
+        let _ = self.inner.functions.set(invoker);
     }
 
     /// The bridge the event bus uses to start executions (state machine targets).
