@@ -14,6 +14,7 @@ mod functions_api;
 mod functions_invoke;
 mod functions_support;
 mod jsonata_suite;
+mod multi_node;
 mod server;
 mod server_basics;
 mod sfn_api;
