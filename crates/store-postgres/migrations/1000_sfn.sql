@@ -92,3 +92,15 @@ CREATE TABLE sfn_activity_tasks (
     UNIQUE (execution_id, task_id)
 );
 CREATE INDEX sfn_activity_tasks_by_activity ON sfn_activity_tasks (activity_arn, seq);
+
+-- Fails the statement (and so the transaction) unless `ok`. A step is sent as one
+-- pipeline, BEGIN … COMMIT; its version check calls this so that a refused step aborts
+-- its transaction and the COMMIT already on its way rolls back instead.
+CREATE FUNCTION baton_check(ok BOOLEAN) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT ok THEN
+        RAISE EXCEPTION 'baton: the step does not apply to this version' USING ERRCODE = 'BT001';
+    END IF;
+    RETURN ok;
+END
+$$;

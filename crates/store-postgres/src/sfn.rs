@@ -12,9 +12,11 @@
 //! Why pipelining: a step writes several tables. Each statement is prepared once per
 //! connection and the step's statements are sent together; PostgreSQL runs them in
 //! order inside the transaction, and the answers are checked afterwards (a failed check
-//! rolls everything back). A step costs three round trips (BEGIN, the statements,
-//! COMMIT) however many history events, work items and tasks it carries — rows of one
-//! kind go in one statement (`unnest` over arrays).
+//! rolls everything back). `BEGIN` and `COMMIT` travel in the same pipeline: a check
+//! that fails raises an error (`baton_check`), which aborts the transaction, so the
+//! `COMMIT` behind it rolls back. A step costs one round trip however many history
+//! events, work items and tasks it carries — rows of one kind go in one statement
+//! (`unnest` over arrays).
 
 use async_trait::async_trait;
 use baton_store::StoreError;
@@ -629,7 +631,7 @@ fn with_id<'b>(
 /// Sends the statements for a step's rows on `tx` without waiting between them; returns
 /// each statement's result in order. Empty parts send nothing.
 async fn write_step_rows(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &impl GenericClient,
     statements: &[tokio_postgres::Statement; 5],
     id: Option<i64>,
     rows: &StepRows<'_>,
@@ -684,7 +686,7 @@ async fn write_step_rows(
 
 /// Prepares (once per connection) the statements of [`step_statements`].
 async fn prepare_step(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &impl GenericClient,
     id: &str,
 ) -> Result<[tokio_postgres::Statement; 5], StoreError> {
     let [a, b, c, d, e] = step_statements(id);
@@ -720,6 +722,48 @@ async fn query_executions(
     rows.iter().map(execution_from_row).collect()
 }
 
+/// The pipelined statements' outcome: `BEGIN`, the statement that creates or versions
+/// the execution row, the rows, and `COMMIT`.
+struct Pipeline<T> {
+    begin: PgResult<()>,
+    head: PgResult<T>,
+    rows: Vec<PgResult<u64>>,
+    commit: PgResult<()>,
+}
+
+impl<T> Pipeline<T> {
+    /// Sends `BEGIN`, `head`, the step's rows and `COMMIT` in one go and waits for all
+    /// answers. A statement that fails aborts the transaction, so the `COMMIT` sent
+    /// with it rolls back instead: nothing of a refused step is kept.
+    async fn run(
+        conn: &deadpool_postgres::Object,
+        head: impl std::future::Future<Output = PgResult<T>>,
+        statements: &[tokio_postgres::Statement; 5],
+        id: Option<i64>,
+        rows: &StepRows<'_>,
+    ) -> Pipeline<T> {
+        // `join4` polls in order, so the messages leave in this order.
+        let (begin, head, rows, commit) = futures_util::future::join4(
+            conn.batch_execute("BEGIN"),
+            head,
+            write_step_rows(conn, statements, id, rows),
+            conn.batch_execute("COMMIT"),
+        )
+        .await;
+        Pipeline {
+            begin,
+            head,
+            rows,
+            commit,
+        }
+    }
+}
+
+/// Raised by `baton_check` (migration `1000_sfn`): the version or history check failed.
+fn is_refused(e: &tokio_postgres::Error) -> bool {
+    e.code().map(|c| c.code()) == Some("BT001")
+}
+
 #[async_trait]
 impl ExecutionStore for Database {
     async fn start_execution(
@@ -735,19 +779,18 @@ impl ExecutionStore for Database {
             None => (None, None),
         };
         let rows = StepRows::new(step);
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(pg)?;
-        let insert = tx
+        let conn = self.conn().await?;
+        let insert = conn
             .prepare_cached(
                 "INSERT INTO sfn_executions (arn, name, state_machine_arn, revision_id, \
                  status, start_millis, stop_millis, input, output, error, cause, \
                  parent_arn, parent_task_id, version, snapshot, last_event_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15) \
-                 ON CONFLICT (arn) DO NOTHING RETURNING id",
+                 RETURNING id",
             )
             .await
             .map_err(pg)?;
-        let statements = prepare_step(&tx, NEW_ID).await?;
+        let statements = prepare_step(&conn, NEW_ID).await?;
         let last = signed(last);
         let params: [&(dyn ToSql + Sync); 15] = [
             &e.arn,
@@ -766,21 +809,26 @@ impl ExecutionStore for Database {
             &snapshot_text(step),
             &last,
         ];
-        // The row and its step's rows go out together; the rows find the new id with
-        // `currval`, set by the INSERT's default even when the ARN is taken (then the
-        // transaction is rolled back).
-        let (inserted, results) = futures_util::future::join(
-            tx.query_opt(&insert, &params),
-            write_step_rows(&tx, &statements, None, &rows),
+        // The step's rows find the new id with `currval`, set by the INSERT's default.
+        let run = Pipeline::run(
+            &conn,
+            conn.query_one(&insert, &params),
+            &statements,
+            None,
+            &rows,
         )
         .await;
-        let inserted = inserted.map_err(pg)?;
-        let Some(row) = inserted else {
-            return Err(StoreError::AlreadyExists(e.arn.clone()));
+        run.begin.map_err(pg)?;
+        let row = match run.head {
+            Ok(row) => row,
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::AlreadyExists(e.arn.clone()));
+            }
+            Err(err) => return Err(pg(err)),
         };
         let id: i64 = row.try_get(0).map_err(pg)?;
-        first_failure(id, results, step)?;
-        tx.commit().await.map_err(pg)?;
+        first_failure(id, run.rows, step)?;
+        run.commit.map_err(pg)?;
         Ok(ExecutionId(id))
     }
 
@@ -793,22 +841,23 @@ impl ExecutionStore for Database {
         let id = execution.0;
         let (first, last) = history_bounds(id, 0, &step)?;
         let rows = StepRows::new(&step);
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(pg)?;
-        // The version check and the history check in one statement: the row is locked
-        // by it, so a racing node waits here and then finds the version moved.
-        let update = tx
+        let conn = self.conn().await?;
+        // The version check and the history check in one statement that fails the
+        // transaction when they do not hold. It locks the row, so a racing node waits
+        // here and then finds the version moved.
+        let update = conn
             .prepare_cached(
-                "UPDATE sfn_executions SET version = version + 1, status = $3, \
+                "WITH u AS (UPDATE sfn_executions SET version = version + 1, status = $3, \
                  stop_millis = $4, output = $5, error = $6, cause = $7, snapshot = $8, \
                  last_event_id = GREATEST(last_event_id, $9), \
                  redrive_count = COALESCE($10, redrive_count), \
                  redrive_millis = COALESCE($11, redrive_millis) \
-                 WHERE id = $1 AND version = $2 AND last_event_id < $12",
+                 WHERE id = $1 AND version = $2 AND last_event_id < $12 RETURNING 1) \
+                 SELECT baton_check(count(*) = 1) FROM u",
             )
             .await
             .map_err(pg)?;
-        let statements = prepare_step(&tx, "$1").await?;
+        let statements = prepare_step(&conn, "$1").await?;
         let (last, first) = (
             signed(last),
             if first == 0 { i64::MAX } else { signed(first) },
@@ -829,34 +878,41 @@ impl ExecutionStore for Database {
             &redrive_at,
             &first,
         ];
-        let (updated, results) = futures_util::future::join(
-            tx.execute(&update, &params),
-            write_step_rows(&tx, &statements, Some(id), &rows),
+        let run = Pipeline::run(
+            &conn,
+            conn.execute(&update, &params),
+            &statements,
+            Some(id),
+            &rows,
         )
         .await;
-        let updated = updated.map_err(pg)?;
-        if updated == 0 {
-            drop(tx);
-            let found = conn
-                .query_opt("SELECT version FROM sfn_executions WHERE id = $1", &[&id])
-                .await
-                .map_err(pg)?;
-            return Err(match found {
-                None => StoreError::NotFound(format!("execution {id}")),
-                Some(row) => {
-                    let stored: i64 = row.try_get(0).map_err(pg)?;
-                    if stored == version {
-                        already_recorded(id, unsigned(first))
-                    } else {
-                        StoreError::Conflict(format!(
-                            "execution {id} is at version {stored}, not {version}"
-                        ))
+        run.begin.map_err(pg)?;
+        match run.head {
+            Ok(_) => {}
+            Err(e) if is_refused(&e) => {
+                // Rolled back; say why.
+                let found = conn
+                    .query_opt("SELECT version FROM sfn_executions WHERE id = $1", &[&id])
+                    .await
+                    .map_err(pg)?;
+                return Err(match found {
+                    None => StoreError::NotFound(format!("execution {id}")),
+                    Some(row) => {
+                        let stored: i64 = row.try_get(0).map_err(pg)?;
+                        if stored == version {
+                            already_recorded(id, unsigned(first))
+                        } else {
+                            StoreError::Conflict(format!(
+                                "execution {id} is at version {stored}, not {version}"
+                            ))
+                        }
                     }
-                }
-            });
+                });
+            }
+            Err(e) => return Err(pg(e)),
         }
-        first_failure(id, results, &step)?;
-        tx.commit().await.map_err(pg)
+        first_failure(id, run.rows, &step)?;
+        run.commit.map_err(pg)
     }
 
     async fn execution(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
