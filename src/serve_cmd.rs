@@ -19,9 +19,21 @@ pub struct ServeArgs {
     /// Where the embedded store keeps its file (`baton.db`).
     #[arg(long, default_value = ".baton")]
     pub data_dir: PathBuf,
-    /// `sqlite` (the embedded default, under --data-dir) or a `postgres://…` URL.
+    /// `sqlite` (the embedded default, under --data-dir) or a `postgres://…` URL. With
+    /// PostgreSQL several `baton serve` processes share one database and its work.
     #[arg(long, default_value = "sqlite")]
     pub store: String,
+    /// This node's name in work leases. Nodes sharing a PostgreSQL database need distinct
+    /// names; a node restarted under the same name takes its own work back at once.
+    /// Default: `local` with SQLite, `HOSTNAME-PID` with PostgreSQL.
+    #[arg(long)]
+    pub node_id: Option<String>,
+    /// How long claimed work stays with this node before another node may take it over
+    /// (a dead node's work resumes elsewhere after this). A task call that runs longer
+    /// may be made again. Default: 30 with PostgreSQL; with SQLite, 300 for Step
+    /// Functions work and 60 for event deliveries.
+    #[arg(long, value_name = "SECONDS")]
+    pub lease_seconds: Option<u64>,
     /// Port to listen on (0 picks a free one; the chosen address is printed).
     #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
@@ -74,18 +86,79 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     runtime.block_on(serve_async(args))
 }
 
-async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
-    let db = match args.store.as_str() {
+/// The backend each runtime stores its data in, and how this node shares it.
+struct Stores {
+    sfn: std::sync::Arc<dyn baton_store::sfn::SfnStore>,
+    events: std::sync::Arc<dyn baton_store::events::EventsStore>,
+    functions: std::sync::Arc<dyn baton_store::functions::FunctionStore>,
+    /// Only this process uses the store (SQLite): leases of a crashed earlier run are
+    /// released at start instead of waiting for them to expire.
+    single_node: bool,
+    node_id: String,
+    /// `None`: each runtime's own default.
+    lease: Option<std::time::Duration>,
+    close: Box<dyn FnOnce()>,
+}
+
+/// The default lease with PostgreSQL: short enough that a dead node's work resumes on
+/// another within seconds, long enough that a live node's claims do not lapse under load.
+const POSTGRES_LEASE_SECONDS: u64 = 30;
+
+async fn open_stores(args: &ServeArgs) -> Result<Stores> {
+    let lease = args.lease_seconds.map(std::time::Duration::from_secs);
+    match args.store.as_str() {
         "sqlite" => {
             let path = args.data_dir.join("baton.db");
-            baton_store_sqlite::Database::open(&path)
-                .with_context(|| format!("opening {}", path.display()))?
+            let db = baton_store_sqlite::Database::open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            let close = db.clone();
+            Ok(Stores {
+                sfn: std::sync::Arc::new(db.clone()),
+                events: std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+                functions: std::sync::Arc::new(db),
+                single_node: true,
+                node_id: args.node_id.clone().unwrap_or_else(|| "local".to_owned()),
+                lease,
+                close: Box::new(move || close.close()),
+            })
         }
-        other if other.starts_with("postgres://") || other.starts_with("postgresql://") => {
-            bail!("the PostgreSQL store is not built yet; use --store sqlite")
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let db = baton_store_postgres::Database::open(url)
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the PostgreSQL store: {e}"))?;
+            let close = db.clone();
+            Ok(Stores {
+                sfn: std::sync::Arc::new(db.clone()),
+                events: std::sync::Arc::new(baton_store_postgres::PostgresEventsStore::new(
+                    db.clone(),
+                )),
+                functions: std::sync::Arc::new(db),
+                single_node: false,
+                node_id: args.node_id.clone().unwrap_or_else(default_node_id),
+                lease: Some(
+                    lease.unwrap_or(std::time::Duration::from_secs(POSTGRES_LEASE_SECONDS)),
+                ),
+                close: Box::new(move || close.close()),
+            })
         }
         other => bail!("unknown --store {other:?}: use `sqlite` or a postgres:// URL"),
-    };
+    }
+}
+
+/// `HOSTNAME-PID`: unique among live nodes, readable in the work tables.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
+    let stores = open_stores(&args).await?;
+    tracing::info!(node_id = %stores.node_id, single_node = stores.single_node, "store open");
 
     let credentials =
         baton_api::sigv4::Credentials::parse(args.credentials.iter().map(String::as_str))
@@ -93,13 +166,17 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     let api = Api::new().with_credentials(credentials);
 
     // ── EventBridge (event bus half) ──────────────────────────────────────────────
+    let mut bus_config = baton_runtime::bus::BusConfig {
+        region: args.region.clone(),
+        account: args.account.clone(),
+        ..Default::default()
+    };
+    if let Some(lease) = stores.lease {
+        bus_config.lease = lease;
+    }
     let buses = baton_runtime::bus::EventBuses::open(
-        baton_runtime::bus::BusConfig {
-            region: args.region.clone(),
-            account: args.account.clone(),
-            ..Default::default()
-        },
-        std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+        bus_config,
+        stores.events.clone(),
         std::sync::Arc::new(baton_runtime::bus::SystemClock),
     )
     .await
@@ -115,16 +192,28 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     // Status-change events and `events:putEvents` tasks go to the event buses.
     let sfn_event_sink: Option<std::sync::Arc<dyn baton_runtime::bridge::EventSink>> =
         Some(std::sync::Arc::new(buses.clone()));
+    let mut sfn_config = baton_runtime::sfn::SfnConfig {
+        region: args.region.clone(),
+        account: args.account.clone(),
+        activity_poll_millis: args.activity_poll_seconds.saturating_mul(1_000),
+        node_id: stores.node_id.clone(),
+        ..Default::default()
+    };
+    if let Some(lease) = stores.lease {
+        sfn_config.lease_millis = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        // Expired leases are found by the scanner: scan often enough that a takeover
+        // follows the expiry closely.
+        sfn_config.scan_interval_millis = sfn_config.scan_interval_millis.min(
+            u64::try_from(lease.as_millis() / 4)
+                .unwrap_or(u64::MAX)
+                .max(100),
+        );
+    }
     let sfn = baton_runtime::sfn::StepFunctions::new(
-        std::sync::Arc::new(db.clone()),
+        stores.sfn.clone(),
         sfn_event_sink,
         std::sync::Arc::new(baton_runtime::sfn::SystemClock),
-        baton_runtime::sfn::SfnConfig {
-            region: args.region.clone(),
-            account: args.account.clone(),
-            activity_poll_millis: args.activity_poll_seconds.saturating_mul(1_000),
-            ..Default::default()
-        },
+        sfn_config,
     );
     // Rules with state machine targets start executions here.
     buses.set_execution_starter(sfn.execution_starter());
@@ -154,13 +243,10 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     }
     function_settings.region = args.region.clone();
     function_settings.account_id = args.account.clone();
-    let functions = baton_functions::Functions::start(
-        std::sync::Arc::new(db.clone())
-            as std::sync::Arc<dyn baton_store::functions::FunctionStore>,
-        function_settings,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
+    function_settings.single_node = stores.single_node;
+    let functions = baton_functions::Functions::start(stores.functions.clone(), function_settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
     let api = api.with_routes(baton_api::lambda::routes(functions.clone()));
     // Lambda tasks and Lambda rule targets call functions through the invoker bridge.
     let invoker: std::sync::Arc<dyn baton_runtime::bridge::FunctionInvoker> =
@@ -174,9 +260,10 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("recovering Step Functions work: {e}"))?;
     // Workers start once every target kind has its performer.
-    // The embedded store has one user: leases of a crashed run end at once.
+    // The embedded store has one user: leases of a crashed run end at once. Nodes that
+    // share PostgreSQL wait for a peer's leases to expire.
     buses
-        .start_workers(true)
+        .start_workers(stores.single_node)
         .await
         .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
     let mut deployed = Vec::new();
@@ -209,7 +296,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .await
         .context("serving HTTP")?;
     functions.shutdown();
-    db.close();
+    (stores.close)();
     Ok(ExitCode::SUCCESS)
 }
 

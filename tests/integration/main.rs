@@ -17,6 +17,7 @@ mod functions_invoke;
 mod functions_support;
 mod jsonata_suite;
 mod lambda_wiring_e2e;
+mod multi_node;
 mod server;
 mod server_basics;
 mod server_sigv4;

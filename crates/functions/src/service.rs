@@ -53,6 +53,10 @@ pub struct Settings {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
+    /// This node is the store's only user, so async claims left by an earlier run are
+    /// released at start. `false` when nodes share a store: a live peer's claims stay
+    /// until their leases lapse.
+    pub single_node: bool,
 }
 
 impl Settings {
@@ -70,6 +74,7 @@ impl Settings {
             access_key_id: "test".into(),
             secret_access_key: "test".into(),
             session_token: None,
+            single_node: true,
         }
     }
 }
@@ -210,7 +215,9 @@ impl Functions {
                 "functions: stopped environments left by an earlier run"
             );
         }
-        store.release_async_claims().await?;
+        if settings.single_node {
+            store.release_async_claims().await?;
+        }
         let functions = Functions {
             inner: Arc::new(Inner {
                 store,

@@ -2,10 +2,14 @@
 //! Work is claimed in batches with `FOR UPDATE SKIP LOCKED` under leases with expiry, so
 //! a node that dies has its work taken over when its leases lapse.
 //!
-//! `db` is the engine room (pool, migrations, transactions); each area's tables and
-//! trait implementations live in their own module.
+//! `db` is the engine room (pool, migrations, shared helpers); each area's tables and
+//! trait implementations live in their own module, mirroring the SQLite store.
 
 mod db;
+pub mod events;
+mod functions;
 mod migrations;
+mod sfn;
 
-pub use db::Database;
+pub use db::{Database, POOL_SIZE, create_schema};
+pub use events::PostgresEventsStore;

@@ -5,11 +5,22 @@ use baton_store::StoreError;
 use deadpool_postgres::Object;
 
 /// Every migration, in the order it applies. Same name ranges as the SQLite store
-/// (`0xxx` core, `1xxx` Step Functions, `2xxx` event buses).
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0000_schema_migrations",
-    include_str!("../migrations/0000_schema_migrations.sql"),
-)];
+/// (`0xxx` core, `1xxx` Step Functions, `2xxx` event buses, `3xxx` functions).
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0000_schema_migrations",
+        include_str!("../migrations/0000_schema_migrations.sql"),
+    ),
+    ("1000_sfn", include_str!("../migrations/1000_sfn.sql")),
+    (
+        "2000_event_buses",
+        include_str!("../migrations/2000_event_buses.sql"),
+    ),
+    (
+        "3000_functions",
+        include_str!("../migrations/3000_functions.sql"),
+    ),
+];
 
 /// Arbitrary, fixed: the key of the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6261_746f_6e00;
