@@ -130,3 +130,53 @@ assert sorted(from_events) == list(range({EVENTS})), "each event started one exe
     );
     run_boto3(&b, &check);
 }
+
+/// Both nodes serve requests for the same executions: one node's cached copy falls behind
+/// whenever the other commits a step, and the stale node must reload and apply the input
+/// rather than fail the request (AWS clients see one service, not two nodes).
+#[test]
+fn multi_node_two_live_nodes_acting_on_the_same_executions() {
+    let Some(store) = fresh_postgres_store("multi_node_shared") else {
+        return;
+    };
+    let a = node(&store, "node-a");
+    let b = node(&store, "node-b");
+    let script = format!(
+        r#"
+N = 12
+cb = boto3.client("stepfunctions", endpoint_url="http://127.0.0.1:{b_port}",
+                  config=Config(retries={{"max_attempts": 1}}, read_timeout=90))
+act = c.create_activity(name="shared")["activityArn"]
+m = machine("fanout", {{"StartAt": "Fan", "States": {{"Fan": {{"Type": "Parallel", "End": True,
+    "Branches": [{{"StartAt": "W%d" % k, "States": {{"W%d" % k: {{"Type": "Task",
+        "Resource": act, "End": True}}}}}} for k in range(3)]}}}}}})
+arns = [c.start_execution(stateMachineArn=m, name="p%d" % i,
+                          input=json.dumps({{"i": i}}))["executionArn"] for i in range(N)]
+nodes = [c, cb]
+answered, k = 0, 0
+while answered < N * 3:
+    # Poll on one node, answer on the other: each answer lands on a node whose cached
+    # copy of the execution is one step behind.
+    task = nodes[k % 2].get_activity_task(activityArn=act, workerName="w%d" % (k % 2))
+    k += 1
+    if not task.get("taskToken"):
+        continue
+    nodes[k % 2].send_task_success(taskToken=task["taskToken"], output=task["input"])
+    answered += 1
+for arn in arns:
+    d = wait_done(arn)
+    assert d["status"] == "SUCCEEDED", d
+    i = json.loads(d["input"])["i"]
+    assert json.loads(d["output"]) == [{{"i": i}}] * 3, d["output"]
+    events = history(arn)
+    ids = [e["id"] for e in events]
+    assert ids == list(range(1, len(ids) + 1)), ids
+    types = [e["type"] for e in events]
+    for t in ("ActivityScheduled", "ActivityStarted", "ActivitySucceeded"):
+        assert types.count(t) == 3, (t, types)
+    assert types.count("ExecutionSucceeded") == 1, types
+"#,
+        b_port = b.port()
+    );
+    run_boto3(&a, &script);
+}

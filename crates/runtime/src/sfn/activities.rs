@@ -57,6 +57,7 @@ pub struct ActivityTaskAssignment {
 }
 
 /// Which answer a token carries.
+#[derive(Clone)]
 enum Answer {
     Success(Value),
     Failure {
@@ -161,12 +162,13 @@ impl StepFunctions {
                     activity_task: Some(task_id),
                 };
                 let delivery = engine::deliver(inner, &task.execution_arn, consume, move |live| {
+                    flag.store(false, Ordering::SeqCst);
                     Ok(match task_wait(&live.exec, task_id) {
                         Some(w) if !w.started => {
                             flag.store(true, Ordering::SeqCst);
                             vec![Input::TaskStarted {
                                 task_id,
-                                worker_name: worker,
+                                worker_name: worker.clone(),
                             }]
                         }
                         _ => Vec::new(),
@@ -245,7 +247,7 @@ impl StepFunctions {
                         worker_name: None,
                     });
                 }
-                inputs.push(match answer {
+                inputs.push(match answer.clone() {
                     Answer::Success(output) => Input::TaskSucceeded { task_id, output },
                     Answer::Failure { error, cause } => Input::TaskFailed {
                         task_id,

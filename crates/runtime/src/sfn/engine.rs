@@ -226,33 +226,80 @@ async fn load(inner: &Arc<Inner>, arn: &str) -> Result<Loaded, SfnError> {
     })))
 }
 
+/// How many times a delivery reloads and re-plans after another node committed first.
+/// Each retry follows a step that did commit, so running out means a storm of peers on
+/// one execution; the caller's work item stays and is handed out again.
+const MAX_DELIVER_ATTEMPTS: usize = 8;
+
 /// Applies the inputs `plan` chooses (it sees the execution under its lock) and commits
 /// the step. `consume` is deleted in the same transaction, or on its own when the
 /// execution is already finished.
+///
+/// `plan` may run more than once: when the cached copy is behind the store (another node
+/// sharing a PostgreSQL database committed a step), the commit is refused with
+/// `Conflict`, the execution is reloaded and `plan` decides again on the fresh copy. A
+/// cached copy that finds nothing to do (or refuses the input) is checked against the
+/// store the same way before the input is dropped, so a peer's newer state is never
+/// mistaken for a stale input.
 pub(crate) async fn deliver<F>(
     inner: &Arc<Inner>,
     arn: &str,
     consume: Consume,
-    plan: F,
+    mut plan: F,
 ) -> Result<Delivery, SfnError>
 where
-    F: FnOnce(&mut Live) -> Result<Vec<Input>, SfnError>,
+    F: FnMut(&mut Live) -> Result<Vec<Input>, SfnError>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= MAX_DELIVER_ATTEMPTS;
+        match deliver_once(inner, arn, &consume, &mut plan, last).await? {
+            Attempt::Done(delivery) => return Ok(delivery),
+            Attempt::Retry(reason) if last => return Err(reason.into()),
+            Attempt::Retry(reason) => {
+                tracing::debug!(%arn, attempt, %reason, "execution changed elsewhere; reloading");
+            }
+        }
+    }
+}
+
+/// One try of [`deliver`].
+enum Attempt {
+    Done(Delivery),
+    /// The cached copy was behind the store; it has been dropped.
+    Retry(StoreError),
+}
+
+async fn deliver_once<F>(
+    inner: &Arc<Inner>,
+    arn: &str,
+    consume: &Consume,
+    plan: &mut F,
+    last: bool,
+) -> Result<Attempt, SfnError>
+where
+    F: FnMut(&mut Live) -> Result<Vec<Input>, SfnError>,
 {
     let slot = inner.live.slot(arn);
     let mut guard = slot.lock().await;
+    let mut fresh = false;
     if guard.is_none() {
+        fresh = true;
         match load(inner, arn).await? {
             Loaded::Live(l) => *guard = Some(*l),
             Loaded::Finished(stop_millis) => {
                 drop(guard);
                 inner.live.forget(arn);
-                finish_consume(inner, &consume).await?;
-                return Ok(Delivery::Finished(ExecutionRecordLite { stop_millis }));
+                finish_consume(inner, consume).await?;
+                return Ok(Attempt::Done(Delivery::Finished(ExecutionRecordLite {
+                    stop_millis,
+                })));
             }
             Loaded::Missing => {
                 drop(guard);
                 inner.live.forget(arn);
-                return Ok(Delivery::Missing);
+                return Ok(Attempt::Done(Delivery::Missing));
             }
         }
     }
@@ -263,12 +310,26 @@ where
         let stop = live.exec.stop_millis;
         drop(guard);
         inner.live.forget(arn);
-        finish_consume(inner, &consume).await?;
-        return Ok(Delivery::Finished(ExecutionRecordLite {
+        finish_consume(inner, consume).await?;
+        return Ok(Attempt::Done(Delivery::Finished(ExecutionRecordLite {
             stop_millis: stop,
-        }));
+        })));
     }
-    let inputs = plan(live)?;
+    let planned = plan(live);
+    let stale_cache = |guard: &mut Option<Live>| {
+        *guard = None;
+        inner.live.forget(arn);
+    };
+    let inputs = match planned {
+        Ok(inputs) => inputs,
+        Err(e) if fresh || last || !behind_store(inner, arn, live.version).await? => {
+            return Err(e);
+        }
+        Err(_) => {
+            stale_cache(&mut guard);
+            return Ok(Attempt::Retry(StoreError::Conflict(arn.to_owned())));
+        }
+    };
     let now = inner.now();
     let mut entropy = DriverEntropy::new(now, inner.next_seed());
     // Kept in case this step ends the execution unsuccessfully (redrive starts here).
@@ -281,20 +342,26 @@ where
         effects.extend(apply(&mut live.exec, &live.machine, input, &mut entropy));
     }
     if effects.is_empty() && consume.activity_task.is_none() {
+        if !fresh && !last && behind_store(inner, arn, live.version).await? {
+            stale_cache(&mut guard);
+            return Ok(Attempt::Retry(StoreError::Conflict(arn.to_owned())));
+        }
         // Stale input: nothing changes but what delivered it.
-        finish_consume(inner, &consume).await?;
-        return Ok(Delivery::Applied {
+        finish_consume(inner, consume).await?;
+        return Ok(Attempt::Done(Delivery::Applied {
             finished: false,
             stop_millis: None,
-        });
+        }));
     }
-    let (step, after) = build_step(inner, live, effects, consume, now, false, before)?;
+    let (step, after) = build_step(inner, live, effects, consume.clone(), now, false, before)?;
     if let Err(e) = inner.store.commit_step(live.id, live.version, step).await {
         // Memory is ahead of the store now: forget it, the next input reloads.
-        *guard = None;
+        stale_cache(&mut guard);
         drop(guard);
-        inner.live.forget(arn);
-        return Err(e.into());
+        return match e {
+            StoreError::Conflict(_) => Ok(Attempt::Retry(e)),
+            e => Err(e.into()),
+        };
     }
     live.version += 1;
     let finished = live.exec.is_finished();
@@ -306,9 +373,18 @@ where
         inner.live.forget(arn);
     }
     dispatch(inner, id, arc_arn, after);
-    Ok(Delivery::Applied {
+    Ok(Attempt::Done(Delivery::Applied {
         finished,
         stop_millis,
+    }))
+}
+
+/// Whether the store holds a newer version of the execution than `version`: another
+/// node sharing the database has moved it on.
+async fn behind_store(inner: &Arc<Inner>, arn: &str, version: i64) -> Result<bool, SfnError> {
+    Ok(match inner.store.snapshot(arn).await? {
+        Some(snapshot) => snapshot.version != version,
+        None => false,
     })
 }
 
@@ -705,6 +781,18 @@ pub(crate) fn task_wait(
 /// RedriveExecution: continues a failed, timed-out or aborted execution from the states
 /// it had not finished. Returns the redrive time.
 pub(crate) async fn redrive(inner: &Arc<Inner>, arn: &str) -> Result<i64, SfnError> {
+    // A conflict means another node moved the execution first (a concurrent redrive):
+    // reading it again gives that request's outcome its proper error.
+    for _ in 1..MAX_DELIVER_ATTEMPTS {
+        if let Some(at) = redrive_once(inner, arn).await? {
+            return Ok(at);
+        }
+    }
+    Err(StoreError::Conflict(arn.to_owned()).into())
+}
+
+/// One try of [`redrive`]; `None` when the commit lost a race with another node.
+async fn redrive_once(inner: &Arc<Inner>, arn: &str) -> Result<Option<i64>, SfnError> {
     let not_redrivable = |reason: String| SfnError::new("ExecutionNotRedrivable", reason);
     let slot = inner.live.slot(arn);
     let mut guard = slot.lock().await;
@@ -774,7 +862,12 @@ pub(crate) async fn redrive(inner: &Arc<Inner>, arn: &str) -> Result<i64, SfnErr
     step.redrive = Some((u32::try_from(count).unwrap_or(u32::MAX), now));
     if let Err(e) = inner.store.commit_step(id, version, step).await {
         *guard = None;
-        return Err(e.into());
+        drop(guard);
+        inner.live.forget(arn);
+        return match e {
+            StoreError::Conflict(_) => Ok(None),
+            e => Err(e.into()),
+        };
     }
     live.version += 1;
     let finished = live.exec.is_finished();
@@ -789,7 +882,7 @@ pub(crate) async fn redrive(inner: &Arc<Inner>, arn: &str) -> Result<i64, SfnErr
         inner.live.forget(arn);
     }
     dispatch(inner, id, arc_arn, after);
-    Ok(now)
+    Ok(Some(now))
 }
 
 /// How many times one execution may be redriven (AWS: 1,000).

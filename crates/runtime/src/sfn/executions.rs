@@ -90,7 +90,10 @@ impl StepFunctions {
             ));
         }
         let delivery = engine::deliver(&self.inner, execution_arn, Consume::default(), |_| {
-            Ok(vec![baton_exec::Input::Stop { error, cause }])
+            Ok(vec![baton_exec::Input::Stop {
+                error: error.clone(),
+                cause: cause.clone(),
+            }])
         })
         .await?;
         match delivery {

@@ -80,8 +80,11 @@ pub(crate) async fn perform(
         execution: id,
         key: work::task_key(task_id),
     });
-    let inner2 = inner.clone();
-    let result = engine::deliver(inner, &arn, consume, move |live| {
+    // A child started for a task nobody waits for any more; stopped once the decision
+    // is final (the plan may run again on a fresher copy of the execution).
+    let mut orphan = None;
+    let result = engine::deliver(inner, &arn, consume, |live| {
+        orphan = None;
         let waiting = task_wait(&live.exec, task_id).map(|w| w.started);
         let proceed = match waiting {
             Some(false) => true,
@@ -91,8 +94,7 @@ pub(crate) async fn perform(
         if !proceed {
             // The task is gone (the execution moved on) or already recorded as started.
             if let (None, CallOutcome::Submitted { child: Some(c), .. }) = (&waiting, &outcome) {
-                let (inner, child) = (inner2.clone(), c.clone());
-                tokio::spawn(async move { work::cancel_child(&inner, id, task_id, &child).await });
+                orphan = Some(c.clone());
             }
             return Ok(Vec::new());
         }
@@ -103,7 +105,7 @@ pub(crate) async fn perform(
                 worker_name: None,
             });
         }
-        match outcome {
+        match outcome.clone() {
             CallOutcome::Done(Ok(output)) => inputs.push(Input::TaskSucceeded { task_id, output }),
             CallOutcome::Done(Err(f)) | CallOutcome::Refused(f) => {
                 inputs.push(failed(task_id, f));
@@ -121,6 +123,9 @@ pub(crate) async fn perform(
     .await;
     if let Err(e) = result {
         tracing::warn!(%arn, task_id, error = %e, "could not record a task's outcome");
+    } else if let Some(child) = orphan {
+        let inner = inner.clone();
+        tokio::spawn(async move { work::cancel_child(&inner, id, task_id, &child).await });
     }
 }
 
@@ -159,6 +164,7 @@ impl Drop for InFlight {
 async fn mark_started(inner: &Arc<Inner>, id: ExecutionId, arn: &str, task_id: u64) -> bool {
     let mut waiting = false;
     let result = engine::deliver(inner, arn, Consume::default(), |live| {
+        waiting = false;
         Ok(match task_wait(&live.exec, task_id).map(|w| w.started) {
             Some(false) => {
                 waiting = true;
