@@ -400,7 +400,7 @@ async fn redrive(store: &dyn QueueStore) {
         };
         let mut now = t0;
         for attempt in 1..=2u32 {
-            let mut req = receive(queue_name, now, 10, &format!("a{attempt}"));
+            let mut req = receive(queue_name, now, 10, &format!("{queue_name}-a{attempt}"));
             req.visibility_ms = 0;
             req.redrive = Some(redrive.clone());
             let got = store.receive_messages(req).await.expect("receive");
@@ -408,13 +408,13 @@ async fn redrive(store: &dyn QueueStore) {
             assert_eq!(got.messages[0].receive_count, attempt);
             now += 1_000;
         }
-        let mut req = receive(queue_name, now, 10, "a3");
+        let mut req = receive(queue_name, now, 10, &format!("{queue_name}-a3"));
         req.redrive = Some(redrive);
         let got = store.receive_messages(req).await.expect("receive");
         assert!(got.messages.is_empty(), "{queue_name}: moved, not returned");
         assert_eq!(got.dead_lettered, 1);
         let moved = store
-            .receive_messages(receive(dlq, now, 10, "d"))
+            .receive_messages(receive(dlq, now, 10, &format!("{dlq}-d")))
             .await
             .expect("receive dlq");
         assert_eq!(ids(&moved), ["poison"]);
