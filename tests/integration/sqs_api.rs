@@ -464,6 +464,13 @@ out["batch_dup"] = b[0]["MessageId"] == b[1]["MessageId"]
 r = sqs.receive_message(QueueUrl=cbd, MaxNumberOfMessages=10, AttributeNames=["MessageDeduplicationId"])["Messages"]
 out["cbd_bodies"] = [m["Body"] for m in r]
 out["cbd_id"] = r[0]["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b"same body").hexdigest()
+
+# A FIFO receipt handle whose visibility timeout ran out deletes nothing.
+sqs.send_message(QueueUrl=cbd, MessageBody="late", MessageGroupId="h")
+m = sqs.receive_message(QueueUrl=cbd, VisibilityTimeout=1)["Messages"][0]
+time.sleep(1.2)
+out["expired_handle"] = err(sqs.delete_message, QueueUrl=cbd, ReceiptHandle=m["ReceiptHandle"])
+out["still_there"] = sqs.receive_message(QueueUrl=cbd)["Messages"][0]["Body"]
 "#,
     );
     assert_eq!(v["plain_fifo_name"], json!(["InvalidParameterValue", 400]));
@@ -488,6 +495,15 @@ out["cbd_id"] = r[0]["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b
     assert_eq!(v["batch_dup"], json!(true));
     assert_eq!(v["cbd_bodies"], json!(["same body", "other body", "batch"]));
     assert_eq!(v["cbd_id"], json!(true));
+    assert_eq!(v["expired_handle"][0], json!("InvalidParameterValue"));
+    assert!(
+        v["expired_handle"][2]
+            .as_str()
+            .is_some_and(|m| m.ends_with("Reason: The receipt handle has expired.")),
+        "{}",
+        v["expired_handle"]
+    );
+    assert_eq!(v["still_there"], json!("late"));
 }
 
 #[test]

@@ -401,6 +401,7 @@ impl QueueStore for Database {
         &self,
         queue: &str,
         receipt_handles: Vec<String>,
+        in_flight_at: Option<Millis>,
     ) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg)?;
@@ -409,8 +410,9 @@ impl QueueStore for Database {
         for h in &receipt_handles {
             let n = tx
                 .execute(
-                    "DELETE FROM queue_messages WHERE queue = $1 AND receipt_handle = $2",
-                    &[&queue, h],
+                    "DELETE FROM queue_messages WHERE queue = $1 AND receipt_handle = $2
+                     AND ($3::BIGINT IS NULL OR visible_at_ms > $3)",
+                    &[&queue, h, &in_flight_at],
                 )
                 .await
                 .map_err(pg)?;
@@ -606,7 +608,9 @@ mod tests {
                             .filter_map(|m| m.receipt_handle.clone())
                             .collect();
                         got.extend(r.messages.into_iter().map(|m| m.message_id));
-                        db.delete_messages(&name, handles).await.expect("delete");
+                        db.delete_messages(&name, handles, None)
+                            .await
+                            .expect("delete");
                     }
                 }));
             }

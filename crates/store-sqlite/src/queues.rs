@@ -373,6 +373,7 @@ impl QueueStore for Database {
         &self,
         queue: &str,
         receipt_handles: Vec<String>,
+        in_flight_at: Option<Millis>,
     ) -> Result<Vec<bool>, StoreError> {
         let queue = queue.to_owned();
         self.write(move |tx| {
@@ -381,8 +382,9 @@ impl QueueStore for Database {
             for h in &receipt_handles {
                 let n = tx
                     .execute(
-                        "DELETE FROM queue_messages WHERE queue = ?1 AND receipt_handle = ?2",
-                        params![queue, h],
+                        "DELETE FROM queue_messages WHERE queue = ?1 AND receipt_handle = ?2
+                         AND (?3 IS NULL OR visible_at_ms > ?3)",
+                        params![queue, h, in_flight_at],
                     )
                     .map_err(StoreError::backend)?;
                 out.push(n > 0);

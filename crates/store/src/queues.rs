@@ -209,14 +209,18 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn receive_messages(&self, request: ReceiveRequest) -> Result<Received, StoreError>;
 
     /// Deletes the messages whose current receipt handle is one of `receipt_handles`.
+    /// With `in_flight_at: Some(now_ms)` (FIFO queues, whose expired handles delete
+    /// nothing) only messages still invisible at `now_ms` are deleted.
     ///
     /// # Contract
     /// `NotFound` when the queue is gone. One answer per handle, in order: `true` when a
-    /// message was deleted, `false` when no message of the queue has that handle now.
+    /// message was deleted, `false` when no message of the queue has that handle now (or,
+    /// with `in_flight_at`, it is visible again).
     async fn delete_messages(
         &self,
         queue: &str,
         receipt_handles: Vec<String>,
+        in_flight_at: Option<Millis>,
     ) -> Result<Vec<bool>, StoreError>;
 
     /// Sets each named message's visibility deadline to `now_ms + timeout_ms`.

@@ -200,6 +200,7 @@ async fn send_receive_delete(store: &dyn QueueStore) {
         .delete_messages(
             "std",
             vec!["r1-0".into(), "r3-0".into(), "r3-1".into(), "bogus".into()],
+            None,
         )
         .await
         .expect("delete");
@@ -209,12 +210,22 @@ async fn send_receive_delete(store: &dyn QueueStore) {
         "only current handles delete"
     );
     assert!(matches!(
-        store.delete_messages("missing", vec!["r2-0".into()]).await,
+        store
+            .delete_messages("missing", vec!["r2-0".into()], None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(
         store
-            .delete_messages("std", vec!["r2-0".into()])
+            .delete_messages("std", vec!["r2-0".into()], Some(100_000))
+            .await
+            .expect("delete"),
+        [false],
+        "visible again at 100 000: an expired handle deletes nothing when asked so"
+    );
+    assert_eq!(
+        store
+            .delete_messages("std", vec!["r2-0".into()], Some(2_000))
             .await
             .expect("delete"),
         [true]
@@ -489,11 +500,11 @@ async fn fifo_groups(store: &dyn QueueStore) {
     assert_eq!(ids(&got), ["c1"], "groups A and B have messages in flight");
     // Deleting b1 leaves B unblocked; A stays blocked while a2 is in flight.
     store
-        .delete_messages(q, vec!["h-2".into(), "h-0".into()])
+        .delete_messages(q, vec!["h-2".into(), "h-0".into()], Some(500))
         .await
         .expect("delete");
     store
-        .delete_messages(q, vec!["i-0".into()])
+        .delete_messages(q, vec!["i-0".into()], Some(500))
         .await
         .expect("delete");
     let got = store
@@ -550,7 +561,7 @@ async fn fifo_deduplication(store: &dyn QueueStore) {
         .expect("receive");
     assert_eq!(ids(&got), ["m1"]);
     store
-        .delete_messages(q, vec!["h-0".into()])
+        .delete_messages(q, vec!["h-0".into()], None)
         .await
         .expect("delete");
     let dup = store

@@ -697,19 +697,23 @@ impl Queues {
         }
     }
 
-    /// DeleteMessage(Batch): per handle, `Ok` (also for a handle that is no longer
-    /// current: AWS answers success and keeps the message) or `ReceiptHandleIsInvalid`.
+    /// DeleteMessage(Batch): per handle, `Ok` or `ReceiptHandleIsInvalid` (not issued
+    /// for this queue). On a standard queue a handle that is no longer current is `Ok`
+    /// and deletes nothing, as AWS answers; on a FIFO queue a handle whose visibility
+    /// timeout has run out deletes nothing and fails ("The receipt handle has expired").
     pub async fn delete_messages(
         &self,
         queue: &str,
         handles: Vec<String>,
     ) -> Result<Vec<Result<(), SqsError>>, SqsError> {
-        self.load(queue).await?;
+        let (record, _) = self.load(queue).await?;
         let mut answers = Vec::with_capacity(handles.len());
         let mut valid = Vec::new();
+        let mut slots = Vec::new();
         for h in handles {
             match self.check_handle(queue, &h) {
                 Ok(()) => {
+                    slots.push((answers.len(), h.clone()));
                     valid.push(h);
                     answers.push(Ok(()));
                 }
@@ -717,7 +721,22 @@ impl Queues {
             }
         }
         if !valid.is_empty() {
-            self.store.delete_messages(queue, valid).await?;
+            let in_flight_at = record.fifo.then(|| (self.clock)());
+            let deleted = self
+                .store
+                .delete_messages(queue, valid, in_flight_at)
+                .await?;
+            if record.fifo {
+                for ((slot, handle), done) in slots.into_iter().zip(deleted) {
+                    if !done {
+                        answers[slot] = Err(SqsError::invalid_value(
+                            "ReceiptHandle",
+                            handle,
+                            "The receipt handle has expired.",
+                        ));
+                    }
+                }
+            }
         }
         Ok(answers)
     }
