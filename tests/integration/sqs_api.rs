@@ -119,6 +119,10 @@ out["too_many"] = err(sqs.send_message_batch, QueueUrl=url, Entries=[{"Id": str(
 out["dup_ids"] = err(sqs.delete_message_batch, QueueUrl=url, Entries=[{"Id": "x", "ReceiptHandle": "h"}, {"Id": "x", "ReceiptHandle": "h"}])[:2]
 out["bad_id"] = err(sqs.send_message_batch, QueueUrl=url, Entries=[{"Id": "no spaces", "MessageBody": "m"}])[:2]
 
+trace = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}}
+ts = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=trace)
+tr = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
+out["trace"] = [ts["MD5OfMessageSystemAttributes"] == md5_attrs(trace), tr["Attributes"]]
 sqs.send_message(QueueUrl=url, MessageBody="to purge")
 sqs.purge_queue(QueueUrl=url)
 out["purged"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
@@ -141,6 +145,8 @@ out["errors"] = {
 }
 sqs.delete_queue(QueueUrl=url)
 out["deleted"] = err(sqs.get_queue_url, QueueName="orders")[:2]
+out["recreate"] = err(sqs.create_queue, QueueName="orders")[:2]
+out["bad_trace"] = err(sqs.send_message, QueueUrl=sqs.get_queue_url(QueueName="other")["QueueUrl"], MessageBody="x", MessageSystemAttributes={"Nope": {"DataType": "String", "StringValue": "v"}})[:2]
 "#,
     );
     let url = format!("{}/123456789012/orders", server.url);
@@ -228,6 +234,10 @@ out["deleted"] = err(sqs.get_queue_url, QueueName="orders")[:2]
         v["bad_id"],
         json!(["AWS.SimpleQueueService.InvalidBatchEntryId", 400])
     );
+    assert_eq!(
+        v["trace"],
+        json!([true, {"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793"}])
+    );
     assert_eq!(v["purged"], json!({"ApproximateNumberOfMessages": "0"}));
     assert_eq!(
         v["purge_again"],
@@ -285,6 +295,11 @@ out["deleted"] = err(sqs.get_queue_url, QueueName="orders")[:2]
         v["deleted"],
         json!(["AWS.SimpleQueueService.NonExistentQueue", 400])
     );
+    assert_eq!(
+        v["recreate"],
+        json!(["AWS.SimpleQueueService.QueueDeletedRecently", 400])
+    );
+    assert_eq!(v["bad_trace"], json!(["InvalidParameterValue", 400]));
 }
 
 #[test]

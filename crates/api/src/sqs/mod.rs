@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
+use baton_runtime::queues::attributes::MAX_MESSAGE_SIZE;
 use baton_runtime::queues::{
     Queues, ReceiveOptions, ReceivedMessage, SendRequest, SendResult, SqsError, check_batch_ids,
 };
@@ -241,9 +242,10 @@ impl SqsService {
                     .iter()
                     .map(send_request)
                     .collect::<Result<Vec<_>, _>>()?;
-                let total: usize = requests.iter().map(|s| s.body.len()).sum();
-                if total > 1_048_576 {
-                    return Err(err(SqsError::batch_too_long(1_048_576, total)));
+                let total: usize = requests.iter().map(SendRequest::size).sum();
+                let limit = usize::try_from(MAX_MESSAGE_SIZE).unwrap_or(usize::MAX);
+                if total > limit {
+                    return Err(err(SqsError::batch_too_long(limit, total)));
                 }
                 let outcomes = q.send_batch(&queue, requests).await.map_err(err)?;
                 Ok(batch_answer(&ids, outcomes, |id, r| {

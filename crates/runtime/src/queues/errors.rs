@@ -38,6 +38,14 @@ impl SqsError {
         Self::new("QueueNameExists", "QueueAlreadyExists", message)
     }
 
+    pub fn deleted_recently() -> Self {
+        Self::new(
+            "QueueDeletedRecently",
+            "AWS.SimpleQueueService.QueueDeletedRecently",
+            "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+        )
+    }
+
     pub fn invalid_attribute_name(name: &str) -> Self {
         Self::new(
             "InvalidAttributeName",

@@ -22,6 +22,18 @@ pub struct MessageAttribute {
     pub binary_value: Option<Vec<u8>>,
 }
 
+impl SendRequest {
+    /// Its size as AWS counts it: the body and every message attribute.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, a)| a.size(k))
+                .sum::<usize>()
+    }
+}
+
 impl MessageAttribute {
     /// Its size as AWS counts it toward the message size: name, type and value.
     pub fn size(&self, name: &str) -> usize {
@@ -195,6 +207,23 @@ pub fn check_attributes(attrs: &BTreeMap<String, MessageAttribute>) -> Result<()
                     "The type of message (user) attribute '{name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String."
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `MessageSystemAttributes`: only `AWSTraceHeader`, a string.
+pub fn check_system_attributes(attrs: &BTreeMap<String, MessageAttribute>) -> Result<(), SqsError> {
+    for (name, a) in attrs {
+        if name != "AWSTraceHeader" {
+            return Err(SqsError::invalid_parameter(format!(
+                "Message system attribute name '{name}' is invalid."
+            )));
+        }
+        if a.data_type != "String" || a.string_value.as_deref().is_none_or(str::is_empty) {
+            return Err(SqsError::invalid_parameter(
+                "The message system attribute 'AWSTraceHeader' must be of type String with a non-empty value.",
+            ));
         }
     }
     Ok(())

@@ -60,6 +60,9 @@ pub struct Queues {
     waiters: Arc<long_poll::Waiters>,
     /// Last PurgeQueue per queue (AWS allows one per 60 s). Per node, not stored.
     purges: Arc<Mutex<HashMap<String, Millis>>>,
+    /// When each queue was deleted through this node: AWS refuses a queue of the same
+    /// name for 60 s after. Per node, not stored.
+    deleted: Arc<Mutex<HashMap<String, Millis>>>,
 }
 
 /// One batch entry's failure.
@@ -115,6 +118,7 @@ impl Queues {
             clock,
             waiters: Arc::default(),
             purges: Arc::default(),
+            deleted: Arc::default(),
         }
     }
 
@@ -177,6 +181,13 @@ impl Queues {
         let merged = attributes::merge(&attributes::defaults(fifo), &given, fifo, true)?;
         self.check_dead_letter_target(name, fifo, &merged).await?;
         let now = (self.clock)();
+        {
+            let mut deleted = self.deleted.lock().unwrap_or_else(|e| e.into_inner());
+            deleted.retain(|_, at| now - *at < 60_000);
+            if deleted.contains_key(name) {
+                return Err(SqsError::deleted_recently());
+            }
+        }
         let record = QueueRecord {
             name: name.to_owned(),
             fifo,
@@ -283,6 +294,11 @@ impl Queues {
     pub async fn delete_queue(&self, name: &str) -> Result<(), SqsError> {
         self.store.delete_queue(name).await?;
         self.waiters.forget(name);
+        let now = (self.clock)();
+        self.deleted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), now);
         Ok(())
     }
 
@@ -390,12 +406,8 @@ impl Queues {
     ) -> Result<(NewMessage, SendResult), SqsError> {
         messages::check_body(&request.body)?;
         messages::check_attributes(&request.attributes)?;
-        let size = request.body.len()
-            + request
-                .attributes
-                .iter()
-                .map(|(k, a)| a.size(k))
-                .sum::<usize>();
+        messages::check_system_attributes(&request.system_attributes)?;
+        let size = request.size();
         if i64::try_from(size).unwrap_or(i64::MAX) > settings.maximum_message_size {
             return Err(SqsError::invalid_parameter(format!(
                 "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
