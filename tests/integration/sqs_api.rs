@@ -556,3 +556,56 @@ out["ids"] = sorted(ids)
     ids.sort_by_key(|i| i.as_str().unwrap_or("").to_owned());
     assert_eq!(after["ids"], Value::Array(ids), "same messages, same ids");
 }
+
+/// Two nodes on one PostgreSQL database serve one queue: receives on both never hand out
+/// the same message, and a long poll on one node sees a send through the other.
+#[test]
+fn sqs_two_nodes_on_postgres_share_a_queue() {
+    let Some(store) = crate::multi_node::fresh_postgres_store("sqs_two_nodes") else {
+        return;
+    };
+    let a = Server::start_with(&["--store", &store, "--node-id", "sqs-a"]);
+    let b = Server::start_with(&["--store", &store, "--node-id", "sqs-b"]);
+    let script = format!(
+        r#"
+b = boto3.client("sqs", endpoint_url={b_url:?}, config=Config(retries={{"max_attempts": 0}}))
+url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+for i in range(5):
+    sqs.send_message_batch(QueueUrl=url, Entries=[{{"Id": str(j), "MessageBody": "m%d" % (i * 10 + j)}} for j in range(10)])
+got = {{"a": [], "b": []}}
+def drain(name, client):
+    idle = 0
+    while idle < 2:
+        ms = client.receive_message(QueueUrl=url, MaxNumberOfMessages=3, WaitTimeSeconds=1).get("Messages", [])
+        if not ms:
+            idle += 1
+            continue
+        idle = 0
+        for m in ms:
+            got[name].append(m["Body"])
+            client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+ts = [threading.Thread(target=drain, args=("a", sqs)), threading.Thread(target=drain, args=("b", b))]
+for t in ts: t.start()
+for t in ts: t.join()
+out["all"] = sorted(got["a"] + got["b"])
+def later():
+    time.sleep(1.0)
+    sqs.send_message(QueueUrl=url, MessageBody="cross-node")
+threading.Thread(target=later).start()
+t = time.time()
+r = b.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+out["cross"] = [r["Messages"][0]["Body"], time.time() - t]
+"#,
+        b_url = b.url
+    );
+    let v = run(&a, &script);
+    let mut expected: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(v["all"], json!(expected), "each message exactly once");
+    assert_eq!(v["cross"][0], json!("cross-node"));
+    let waited = v["cross"][1].as_f64().expect("secs");
+    assert!(
+        waited < 4.0,
+        "the other node's send is seen within the recheck interval ({waited}s)"
+    );
+}
