@@ -480,6 +480,19 @@ r = sqs.receive_message(QueueUrl=cbd, MaxNumberOfMessages=10, AttributeNames=["M
 out["cbd_bodies"] = [m["Body"] for m in r]
 out["cbd_id"] = r[0]["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b"same body").hexdigest()
 
+# A receive waiting on a group in flight wakes when that group's message is deleted.
+w = sqs.create_queue(QueueName="wake.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+sqs.send_message(QueueUrl=w, MessageBody="w1", MessageGroupId="g")
+sqs.send_message(QueueUrl=w, MessageBody="w2", MessageGroupId="g")
+held = sqs.receive_message(QueueUrl=w)["Messages"][0]
+def release():
+    time.sleep(0.5)
+    boto3.client("sqs", endpoint_url=os.environ["ENDPOINT"]).delete_message(QueueUrl=w, ReceiptHandle=held["ReceiptHandle"])
+threading.Thread(target=release).start()
+t = time.time()
+r = sqs.receive_message(QueueUrl=w, WaitTimeSeconds=10)
+out["group_freed"] = [held["Body"], r["Messages"][0]["Body"], time.time() - t]
+
 # A FIFO receipt handle whose visibility timeout ran out deletes nothing.
 sqs.send_message(QueueUrl=cbd, MessageBody="late", MessageGroupId="h")
 m = sqs.receive_message(QueueUrl=cbd, VisibilityTimeout=1)["Messages"][0]
@@ -510,6 +523,13 @@ out["still_there"] = sqs.receive_message(QueueUrl=cbd)["Messages"][0]["Body"]
     assert_eq!(v["batch_dup"], json!(true));
     assert_eq!(v["cbd_bodies"], json!(["same body", "other body", "batch"]));
     assert_eq!(v["cbd_id"], json!(true));
+    assert_eq!(v["group_freed"][0], json!("w1"));
+    assert_eq!(v["group_freed"][1], json!("w2"));
+    let freed = v["group_freed"][2].as_f64().expect("secs");
+    assert!(
+        (0.4..0.95).contains(&freed),
+        "woken by the delete, not by the 1 s recheck ({freed}s)"
+    );
     assert_eq!(v["expired_handle"][0], json!("InvalidParameterValue"));
     assert!(
         v["expired_handle"][2]

@@ -739,6 +739,8 @@ impl Queues {
                 .delete_messages(queue, valid, in_flight_at)
                 .await?;
             if record.fifo {
+                // A deleted message may free its group for a waiting receive.
+                self.waiters.wake(queue);
                 for ((slot, handle), done) in slots.into_iter().zip(deleted) {
                     if !done {
                         answers[slot] = Err(SqsError::invalid_value(
