@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use baton_store::StoreError;
 use baton_store::queues::{
     MessageRecord, Millis, NewMessage, QueueCounts, QueueRecord, QueueStore, ReceiveRequest,
-    Received, SentMessage, Verdict, VisibilityChange, plan_receive,
+    Received, Redrive, SentMessage, Verdict, VisibilityChange, plan_receive,
 };
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -77,6 +77,46 @@ async fn queue_fifo(
         .ok_or_else(|| StoreError::NotFound(queue.to_owned()))
 }
 
+/// A FIFO queue's messages outside groups with a message in flight, in sequence order,
+/// page by page until they give `wanted` claims (or run out): enough for
+/// `plan_receive` without reading the whole queue. (The caller holds the queue's row
+/// lock, so no other receive changes these rows meanwhile.)
+async fn fifo_candidates(
+    client: &impl GenericClient,
+    req: &ReceiveRequest,
+    redrive: Option<&Redrive>,
+    wanted: usize,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM queue_messages
+         WHERE queue = $1 AND seq > $2 AND COALESCE(group_id, '') NOT IN
+           (SELECT COALESCE(group_id, '') FROM queue_messages
+            WHERE queue = $1 AND receive_count > 0 AND visible_at_ms > $3)
+         ORDER BY seq LIMIT $4"
+    );
+    let mut rows = Vec::new();
+    let mut after_seq = 0i64;
+    loop {
+        let page = client
+            .query(&sql, &[&req.queue, &after_seq, &req.now_ms, &PAGE])
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let full = big(page.len()) >= PAGE;
+        after_seq = page.last().map_or(after_seq, |m| m.sequence);
+        rows.extend(page);
+        let claims = plan_receive(true, &rows, req.now_ms, redrive, wanted)
+            .iter()
+            .filter(|(_, v)| *v == Verdict::Claim)
+            .count();
+        if claims >= wanted || !full {
+            return Ok(rows);
+        }
+    }
+}
+
 async fn receive(
     client: &impl GenericClient,
     req: &ReceiveRequest,
@@ -108,10 +148,7 @@ async fn receive(
     let mut after_seq = 0i64;
     loop {
         let rows = if fifo {
-            let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} FROM queue_messages WHERE queue = $1 ORDER BY seq"
-            );
-            client.query(&sql, &[&req.queue]).await.map_err(pg)?
+            fifo_candidates(client, req, redrive, wanted).await?
         } else {
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM queue_messages
@@ -122,11 +159,11 @@ async fn receive(
                 .query(&sql, &[&req.queue, &req.now_ms, &after_seq, &PAGE])
                 .await
                 .map_err(pg)?
+                .iter()
+                .map(message_from_row)
+                .collect::<Result<Vec<_>, _>>()?
         };
-        let rows = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+
         let still_wanted = wanted - received.messages.len();
         for (i, verdict) in plan_receive(fifo, &rows, req.now_ms, redrive, still_wanted) {
             let m = &rows[i];

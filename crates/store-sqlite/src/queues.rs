@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use baton_store::StoreError;
 use baton_store::queues::{
     MessageRecord, Millis, NewMessage, QueueCounts, QueueRecord, QueueStore, ReceiveRequest,
-    Received, SentMessage, Verdict, VisibilityChange, plan_receive,
+    Received, Redrive, SentMessage, Verdict, VisibilityChange, plan_receive,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
@@ -76,6 +76,39 @@ fn select_messages(
         .map_err(StoreError::backend)
 }
 
+/// A FIFO queue's messages outside groups with a message in flight, in sequence order,
+/// page by page until they give `wanted` claims (or run out): enough for
+/// `plan_receive` without reading the whole queue.
+fn fifo_candidates(
+    tx: &Transaction<'_>,
+    req: &ReceiveRequest,
+    redrive: Option<&Redrive>,
+    wanted: usize,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let mut rows = Vec::new();
+    let mut after_seq = 0i64;
+    loop {
+        let page = select_messages(
+            tx,
+            "WHERE queue = ?1 AND seq > ?2 AND COALESCE(group_id, '') NOT IN
+               (SELECT COALESCE(group_id, '') FROM queue_messages
+                WHERE queue = ?1 AND receive_count > 0 AND visible_at_ms > ?3)
+             ORDER BY seq LIMIT ?4",
+            params![req.queue, after_seq, req.now_ms, PAGE],
+        )?;
+        let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+        after_seq = page.last().map_or(after_seq, |m| m.sequence);
+        rows.extend(page);
+        let claims = plan_receive(true, &rows, req.now_ms, redrive, wanted)
+            .iter()
+            .filter(|(_, v)| *v == Verdict::Claim)
+            .count();
+        if claims >= wanted || !full {
+            return Ok(rows);
+        }
+    }
+}
+
 fn receive(tx: &Transaction<'_>, req: &ReceiveRequest) -> Result<Received, StoreError> {
     let fifo = queue_fifo(tx, &req.queue)?;
     let expired_at = req.now_ms.saturating_sub(req.retention_ms);
@@ -95,7 +128,7 @@ fn receive(tx: &Transaction<'_>, req: &ReceiveRequest) -> Result<Received, Store
     let mut after_seq = 0i64;
     loop {
         let rows = if fifo {
-            select_messages(tx, "WHERE queue = ?1 ORDER BY seq", params![req.queue])?
+            fifo_candidates(tx, req, redrive, wanted)?
         } else {
             select_messages(
                 tx,

@@ -524,6 +524,28 @@ async fn fifo_groups(store: &dyn QueueStore) {
     assert_eq!(ids(&got), ["a2"]);
     assert_eq!(got.messages[0].receive_count, 2);
     store.delete_queue(q).await.expect("delete");
+
+    // More messages than a backend reads at once: a group in flight is skipped whole.
+    let q = "big.fifo";
+    store.create_queue(queue(q)).await.expect("create");
+    let mut batch: Vec<NewMessage> = (0..250)
+        .map(|i| fifo_message(&format!("big{i}"), "big", &format!("d{i}"), until))
+        .collect();
+    batch.push(fifo_message("z1", "Z", "z", until));
+    store.send_messages(q, batch, 0).await.expect("send");
+    let got = store
+        .receive_messages(receive(q, 0, 10, "big-a"))
+        .await
+        .expect("receive");
+    assert_eq!(got.messages.len(), 10);
+    assert_eq!(got.messages[0].message_id, "big0");
+    assert_eq!(got.messages[9].message_id, "big9");
+    let got = store
+        .receive_messages(receive(q, 0, 10, "big-b"))
+        .await
+        .expect("receive");
+    assert_eq!(ids(&got), ["z1"], "group big is in flight");
+    store.delete_queue(q).await.expect("delete");
 }
 
 async fn fifo_deduplication(store: &dyn QueueStore) {
