@@ -831,3 +831,109 @@ fn check_fifo_id(parameter: &str, id: &str) -> Result<(), SqsError> {
         ))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    fn service(dir: &std::path::Path) -> (Queues, Arc<AtomicI64>, baton_store_sqlite::Database) {
+        let db = baton_store_sqlite::Database::open(&dir.join("b.db")).unwrap();
+        let now = Arc::new(AtomicI64::new(1_000_000));
+        let clock_now = now.clone();
+        let queues = Queues::new(
+            Arc::new(db.clone()),
+            QueuesConfig {
+                region: "us-east-1".into(),
+                account: "123456789012".into(),
+                base_url: "http://localhost:1".into(),
+            },
+            Arc::new(move || clock_now.load(Ordering::SeqCst)),
+        );
+        (queues, now, db)
+    }
+
+    fn body(text: &str) -> SendRequest {
+        SendRequest {
+            body: text.into(),
+            ..SendRequest::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn retention_and_visibility_follow_the_injected_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (q, now, db) = service(dir.path());
+        let mut attrs = BTreeMap::new();
+        attrs.insert("MessageRetentionPeriod".to_owned(), "60".to_owned());
+        attrs.insert("VisibilityTimeout".to_owned(), "10".to_owned());
+        let url = q.create_queue("r", attrs, BTreeMap::new()).await.unwrap();
+        assert_eq!(url, "http://localhost:1/123456789012/r");
+        assert_eq!(q.name_from_url(&url).unwrap(), "r");
+        assert_eq!(
+            q.name_from_url("http://localhost:1/999999999999/r"),
+            Err(SqsError::no_queue()),
+            "another account's queue"
+        );
+        q.send_message("r", body("a")).await.unwrap();
+        let got = q.receive("r", ReceiveOptions::default()).await.unwrap();
+        assert_eq!(got.len(), 1);
+        now.fetch_add(9_999, Ordering::SeqCst);
+        assert!(
+            q.receive("r", ReceiveOptions::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        now.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(
+            q.receive("r", ReceiveOptions::default())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Sixty seconds after the send the message has expired.
+        now.store(1_000_000 + 60_000, Ordering::SeqCst);
+        let attrs = q
+            .get_attributes("r", &["ApproximateNumberOfMessagesNotVisible".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(attrs["ApproximateNumberOfMessagesNotVisible"], "0");
+        now.fetch_add(20_000, Ordering::SeqCst);
+        assert!(
+            q.receive("r", ReceiveOptions::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        db.close();
+    }
+
+    #[test]
+    fn batch_ids_are_checked_like_aws() {
+        assert_eq!(
+            check_batch_ids(std::iter::empty(), "E").unwrap_err().shape,
+            "EmptyBatchRequest"
+        );
+        let many: Vec<String> = (0..11).map(|i| i.to_string()).collect();
+        assert_eq!(
+            check_batch_ids(many.iter().map(String::as_str), "E")
+                .unwrap_err()
+                .shape,
+            "TooManyEntriesInBatchRequest"
+        );
+        assert_eq!(
+            check_batch_ids(["a", "a"].into_iter(), "E")
+                .unwrap_err()
+                .message,
+            "Id a repeated."
+        );
+        assert_eq!(
+            check_batch_ids(["a b"].into_iter(), "E").unwrap_err().shape,
+            "InvalidBatchEntryId"
+        );
+        assert!(check_batch_ids(["a-1", "B_2"].into_iter(), "E").is_ok());
+    }
+}
