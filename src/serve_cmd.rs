@@ -91,6 +91,7 @@ struct Stores {
     sfn: std::sync::Arc<dyn baton_store::sfn::SfnStore>,
     events: std::sync::Arc<dyn baton_store::events::EventsStore>,
     functions: std::sync::Arc<dyn baton_store::functions::FunctionStore>,
+    queues: std::sync::Arc<dyn baton_store::queues::QueueStore>,
     /// Only this process uses the store (SQLite): leases of a crashed earlier run are
     /// released at start instead of waiting for them to expire.
     single_node: bool,
@@ -115,6 +116,7 @@ async fn open_stores(args: &ServeArgs) -> Result<Stores> {
             Ok(Stores {
                 sfn: std::sync::Arc::new(db.clone()),
                 events: std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+                queues: std::sync::Arc::new(db.clone()),
                 functions: std::sync::Arc::new(db),
                 single_node: true,
                 node_id: args.node_id.clone().unwrap_or_else(|| "local".to_owned()),
@@ -132,6 +134,7 @@ async fn open_stores(args: &ServeArgs) -> Result<Stores> {
                 events: std::sync::Arc::new(baton_store_postgres::PostgresEventsStore::new(
                     db.clone(),
                 )),
+                queues: std::sync::Arc::new(db.clone()),
                 functions: std::sync::Arc::new(db),
                 single_node: false,
                 node_id: args.node_id.clone().unwrap_or_else(default_node_id),
@@ -228,6 +231,20 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+
+    // ── SQS (queues) ──────────────────────────────────────────────────────────────
+    // Queue URLs name the address clients reach this server at.
+    let queues = baton_runtime::queues::Queues::new(
+        stores.queues.clone(),
+        baton_runtime::queues::QueuesConfig {
+            region: args.region.clone(),
+            account: args.account.clone(),
+            base_url: format!("http://{addr}"),
+        },
+        baton_runtime::queues::system_clock(),
+    );
+    let api = api.with_json_service(std::sync::Arc::new(baton_api::sqs::SqsService::new(queues)));
+    // ── end SQS ──────────────────────────────────────────────────────────────────
 
     // ---- Functions (Lambda) ----
     let mut function_settings =

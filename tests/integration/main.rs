@@ -26,4 +26,5 @@ mod sfn_cli;
 mod sfn_crash;
 mod sfn_integrations;
 mod sfn_support;
+mod sqs_api;
 mod support;

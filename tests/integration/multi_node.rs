@@ -17,7 +17,7 @@ const EXECUTIONS: usize = 40;
 const EVENTS: usize = 10;
 
 /// A `--store` URL on a fresh schema, or `None` (after saying why) without PostgreSQL.
-fn fresh_postgres_store(test: &str) -> Option<String> {
+pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
     let Ok(url) = std::env::var("BATON_TEST_POSTGRES_URL") else {
         eprintln!("skipped {test}: BATON_TEST_POSTGRES_URL is not set");
         return None;

@@ -12,6 +12,9 @@ pub struct ApiError {
     /// AWS's error name: `InvalidDefinition`, `ExecutionDoesNotExist`, …
     pub code: String,
     pub message: String,
+    /// The Query protocol's code and fault (`AWS.SimpleQueueService.NonExistentQueue;Sender`),
+    /// sent as `x-amzn-query-error` by JSON services whose SDKs still read Query codes (SQS).
+    pub query_error: Option<String>,
 }
 
 impl ApiError {
@@ -21,6 +24,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: code.into(),
             message: message.into(),
+            query_error: None,
         }
     }
 
@@ -31,6 +35,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "InternalFailure".into(),
             message: "The request processing has failed because of an unknown error.".into(),
+            query_error: None,
         }
     }
 
@@ -56,6 +61,13 @@ impl IntoResponse for ApiError {
         );
         if let Ok(v) = axum::http::HeaderValue::from_str(&self.code) {
             headers.insert("x-amzn-errortype", v);
+        }
+        if let Some(v) = self
+            .query_error
+            .as_deref()
+            .and_then(|q| axum::http::HeaderValue::from_str(q).ok())
+        {
+            headers.insert("x-amzn-query-error", v);
         }
         response
     }

@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod server;
 pub mod sfn;
 pub mod sigv4;
+pub mod sqs;
 
 pub use error::ApiError;
 pub use json_protocol::JsonService;

@@ -348,6 +348,7 @@ pub async fn require_signature(
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "RequestEntityTooLargeException".into(),
             message: "Request must be smaller than 16777216 bytes".into(),
+            query_error: None,
         }
         .into_response();
     };
@@ -373,6 +374,7 @@ pub async fn require_signature(
             status,
             code: e.code.into(),
             message: e.message,
+            query_error: None,
         }
         .into_response();
     }

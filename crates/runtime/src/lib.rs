@@ -11,4 +11,5 @@ pub mod entropy;
 pub mod lambda;
 pub mod local;
 pub mod mock;
+pub mod queues;
 pub mod sfn;

@@ -9,6 +9,7 @@ mod db;
 pub mod events;
 mod functions;
 mod migrations;
+mod queues;
 mod sfn;
 
 pub use db::{Database, POOL_SIZE, create_schema};

@@ -5,7 +5,7 @@ use baton_store::StoreError;
 use deadpool_postgres::Object;
 
 /// Every migration, in the order it applies. Same name ranges as the SQLite store
-/// (`0xxx` core, `1xxx` Step Functions, `2xxx` event buses, `3xxx` functions).
+/// (`0xxx` core, `1xxx` Step Functions, `2xxx` event buses, `3xxx` functions, `4xxx` queues).
 const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0000_schema_migrations",
@@ -20,6 +20,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "3000_functions",
         include_str!("../migrations/3000_functions.sql"),
     ),
+    ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];
 
 /// Arbitrary, fixed: the key of the advisory lock that serialises migrations.

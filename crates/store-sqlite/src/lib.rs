@@ -6,6 +6,7 @@
 mod db;
 mod functions;
 mod migrations;
+mod queues;
 mod sfn;
 
 pub use db::{Database, MAX_BATCH_JOBS};

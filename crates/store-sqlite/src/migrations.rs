@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "3000_functions",
         include_str!("../migrations/3000_functions.sql"),
     ),
+    ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];
 
 /// Applies the migrations not yet recorded in `schema_migrations`.

@@ -9,6 +9,8 @@
 
 pub mod error;
 pub mod functions;
+pub mod queues;
+pub mod queues_conformance;
 pub mod sfn;
 pub mod sfn_conformance;
 

@@ -43,6 +43,7 @@ impl From<BusError> for ApiError {
             },
             code: e.code.to_owned(),
             message: e.message,
+            query_error: None,
         }
     }
 }

@@ -44,6 +44,7 @@ impl From<SfnError> for ApiError {
                 status: StatusCode::BAD_REQUEST,
                 code: e.code.to_owned(),
                 message: e.message,
+                query_error: None,
             }
         }
     }
