@@ -163,6 +163,9 @@ struct Shared {
     dead: watch::Sender<bool>,
     /// An `/init/error` arrived before any invocation was waiting.
     init_error: Mutex<Option<(String, Bytes)>>,
+    /// How the process ended (`exit status 1`, clean?), set before `dead`: an invocation
+    /// that finds the process already gone reports the real status, as Lambda does.
+    exit: OnceLock<(String, bool)>,
 }
 
 /// A running environment.
@@ -246,6 +249,7 @@ impl Environment {
             ready_at: OnceLock::new(),
             dead,
             init_error: Mutex::new(None),
+            exit: OnceLock::new(),
         });
 
         let server = tokio::spawn(axum::serve(listener, runtime_api(shared.clone())).into_future());
@@ -264,6 +268,7 @@ impl Environment {
                 Ok(s) => describe_exit(s),
                 Err(e) => (e.to_string(), false),
             };
+            let _ = monitor_shared.exit.set((status.clone(), clean));
             monitor_shared.dead.send_replace(true);
             let waiting = monitor_shared
                 .pending
@@ -331,10 +336,13 @@ impl Environment {
             self.kill();
             Outcome::InitError { error_type, body }
         } else if self.is_dead() {
-            Outcome::Exited {
-                status: "exited".into(),
-                clean: false,
-            }
+            let (status, clean) = self
+                .shared
+                .exit
+                .get()
+                .cloned()
+                .unwrap_or_else(|| ("exited".into(), false));
+            Outcome::Exited { status, clean }
         } else {
             let _ = self.queue_tx.try_send(invocation);
             self.wait(started_rx, done_rx).await
