@@ -1,6 +1,12 @@
-//! Functions benchmark: cold start and warm invoke latency (p50/p99) for a `provided`
-//! function (the Rust probe built with `lambda_runtime`) and a Python function (Baton's
-//! shim), and invocations per second with warm environments.
+//! Functions benchmark: cold start and warm invoke latency (p50/p99) for `provided`
+//! functions and a Python function (Baton's shim), and invocations per second with warm
+//! environments.
+//!
+//! Two `provided` functions: `echo`, the smallest runtime there is (std only, one
+//! keep-alive connection, returns the event; `tests/functions/echo-bootstrap`), so its
+//! figures are Baton's own path plus two loopback hops — the ones the targets
+//! are about; and `probe`, built with the real `lambda_runtime` crate, as a user's Rust
+//! function runs (its client and handler add their own time).
 //!
 //! `cargo bench --bench functions` (add `-- --quick` for a short run). Two paths are
 //! measured: in-process through `Functions::invoke` (what Step Functions and
@@ -24,8 +30,10 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn build_probe() -> PathBuf {
-    let target = root().join("target/test-functions");
+/// Builds one of the test functions under `tests/functions/<name>` (each in its own
+/// target directory: every one is a binary called `bootstrap`).
+fn build_function(name: &str, target: &str) -> PathBuf {
+    let target = root().join(target);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -35,7 +43,7 @@ fn build_probe() -> PathBuf {
             "--quiet",
             "--manifest-path",
         ])
-        .arg(root().join("tests/functions/rust-probe/Cargo.toml"))
+        .arg(root().join(format!("tests/functions/{name}/Cargo.toml")))
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .expect("cargo build");
@@ -258,7 +266,8 @@ async fn create(f: &Functions, name: &str, runtime: &str, handler: &str, code: C
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let scale = |n: usize| if quick { (n / 10).max(5) } else { n };
-    let probe = build_probe();
+    let probe = build_function("rust-probe", "target/test-functions");
+    let echo = build_function("echo-bootstrap", "target/test-functions/echo");
     let dir = tempfile::tempdir().unwrap();
     let py_dir = dir.path().join("py");
     std::fs::create_dir_all(&py_dir).unwrap();
@@ -288,6 +297,14 @@ fn main() {
         .await;
         create(
             &f,
+            "echo",
+            "provided.al2023",
+            "bootstrap",
+            CodeInput::Zip(zip_of("bootstrap", &std::fs::read(&echo).unwrap())),
+        )
+        .await;
+        create(
+            &f,
             "py",
             "python3.12",
             "app.handler",
@@ -305,6 +322,12 @@ fn main() {
             load()
         );
         println!("-- cold start (a new environment per invoke) --");
+        let (total, init) = cold(&f, "echo", scale(200)).await;
+        show(
+            "provided (minimal echo runtime): cold invoke, in-process",
+            &total,
+        );
+        show("provided (minimal echo runtime): Init Duration", &init);
         let (total, init) = cold(&f, "probe", scale(200)).await;
         show(
             "provided (lambda_runtime probe): cold invoke, in-process",
@@ -317,12 +340,20 @@ fn main() {
 
         println!("-- warm invoke --");
         show(
+            "provided (echo): warm invoke, in-process (Baton's path)",
+            &warm(&f, "echo", scale(5000)).await,
+        );
+        show(
             "provided: warm invoke, in-process (FunctionInvoker path)",
             &warm(&f, "probe", scale(5000)).await,
         );
         show(
             "python3.12: warm invoke, in-process",
             &warm(&f, "py", scale(3000)).await,
+        );
+        show(
+            "provided (echo): warm invoke over HTTP (REST, keep-alive)",
+            &http_warm(&url, "echo", scale(3000)).await,
         );
         show(
             "provided: warm invoke over HTTP (REST Invoke, keep-alive)",
@@ -336,11 +367,19 @@ fn main() {
         println!("-- throughput with warm environments --");
         let run_for = Duration::from_secs(if quick { 1 } else { 3 });
         for workers in [1, 4] {
+            let r = throughput(&f, "echo", workers, run_for).await;
+            println!(
+                "provided (echo), in-process, {workers} concurrent callers: {r:>10.0} invocations/s"
+            );
+        }
+        for workers in [1, 4] {
             let r = throughput(&f, "probe", workers, run_for).await;
             println!("provided, in-process, {workers} concurrent callers: {r:>10.0} invocations/s");
         }
         let r = throughput(&f, "py", 4, run_for).await;
         println!("python3.12, in-process, 4 concurrent callers: {r:>10.0} invocations/s");
+        let r = http_throughput(&url, "echo", 4, run_for).await;
+        println!("provided (echo), over HTTP, 4 concurrent callers: {r:>10.0} invocations/s");
         let r = http_throughput(&url, "probe", 4, run_for).await;
         println!("provided, over HTTP, 4 concurrent callers: {r:>10.0} invocations/s");
         println!("load average after: {}", load());
