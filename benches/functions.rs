@@ -8,7 +8,8 @@
 //! are about; and `probe`, built with the real `lambda_runtime` crate, as a user's Rust
 //! function runs (its client and handler add their own time).
 //!
-//! `cargo bench --bench functions` (add `-- --quick` for a short run). Two paths are
+//! `cargo bench --bench functions` (add `-- --quick` for a short run, and a section
+//! filter such as `-- warm/echo`, `-- cold` or `-- rate/probe` to run only those). Two paths are
 //! measured: in-process through `Functions::invoke` (what Step Functions and
 //! EventBridge call: Baton's own path, Runtime API round trip included) and over HTTP
 //! through the Lambda REST API, as an SDK calls it.
@@ -265,6 +266,8 @@ async fn create(f: &Functions, name: &str, runtime: &str, handler: &str, code: C
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // A filter such as `warm/echo` or `cold` runs only the sections whose names contain it.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let scale = |n: usize| if quick { (n / 10).max(5) } else { n };
     let probe = build_function("rust-probe", "target/test-functions");
     let echo = build_function("echo-bootstrap", "target/test-functions/echo");
@@ -321,67 +324,77 @@ fn main() {
             "functions benchmark (2 tokio workers; load average before: {})",
             load()
         );
+        let on = |section: &str| filter.as_deref().is_none_or(|f| section.contains(f));
         println!("-- cold start (a new environment per invoke) --");
-        let (total, init) = cold(&f, "echo", scale(200)).await;
-        show(
-            "provided (minimal echo runtime): cold invoke, in-process",
-            &total,
-        );
-        show("provided (minimal echo runtime): Init Duration", &init);
-        let (total, init) = cold(&f, "probe", scale(200)).await;
-        show(
-            "provided (lambda_runtime probe): cold invoke, in-process",
-            &total,
-        );
-        show("provided (lambda_runtime probe): Init Duration", &init);
-        let (total, init) = cold(&f, "py", scale(40)).await;
-        show("python3.12 (Baton shim): cold invoke, in-process", &total);
-        show("python3.12 (Baton shim): Init Duration", &init);
-
+        for (name, label, n) in [
+            ("echo", "provided (minimal echo runtime)", 200),
+            ("probe", "provided (lambda_runtime probe)", 200),
+            ("py", "python3.12 (Baton shim)", 40),
+        ] {
+            if on(&format!("cold/{name}")) {
+                let (total, init) = cold(&f, name, scale(n)).await;
+                show(&format!("{label}: cold invoke, in-process"), &total);
+                show(&format!("{label}: Init Duration"), &init);
+            }
+        }
         println!("-- warm invoke --");
-        show(
-            "provided (echo): warm invoke, in-process (Baton's path)",
-            &warm(&f, "echo", scale(5000)).await,
-        );
-        show(
-            "provided: warm invoke, in-process (FunctionInvoker path)",
-            &warm(&f, "probe", scale(5000)).await,
-        );
-        show(
-            "python3.12: warm invoke, in-process",
-            &warm(&f, "py", scale(3000)).await,
-        );
-        show(
-            "provided (echo): warm invoke over HTTP (REST, keep-alive)",
-            &http_warm(&url, "echo", scale(3000)).await,
-        );
-        show(
-            "provided: warm invoke over HTTP (REST Invoke, keep-alive)",
-            &http_warm(&url, "probe", scale(3000)).await,
-        );
-        show(
-            "python3.12: warm invoke over HTTP",
-            &http_warm(&url, "py", scale(2000)).await,
-        );
+        for (name, label, n) in [
+            (
+                "echo",
+                "provided (echo): warm invoke, in-process (Baton's path)",
+                5000,
+            ),
+            (
+                "probe",
+                "provided: warm invoke, in-process (FunctionInvoker path)",
+                5000,
+            ),
+            ("py", "python3.12: warm invoke, in-process", 3000),
+        ] {
+            if on(&format!("warm/{name}")) {
+                show(label, &warm(&f, name, scale(n)).await);
+            }
+        }
+        for (name, label, n) in [
+            (
+                "echo",
+                "provided (echo): warm invoke over HTTP (REST, keep-alive)",
+                3000,
+            ),
+            (
+                "probe",
+                "provided: warm invoke over HTTP (REST Invoke, keep-alive)",
+                3000,
+            ),
+            ("py", "python3.12: warm invoke over HTTP", 2000),
+        ] {
+            if on(&format!("warm-http/{name}")) {
+                show(label, &http_warm(&url, name, scale(n)).await);
+            }
+        }
 
         println!("-- throughput with warm environments --");
         let run_for = Duration::from_secs(if quick { 1 } else { 3 });
-        for workers in [1, 4] {
-            let r = throughput(&f, "echo", workers, run_for).await;
-            println!(
-                "provided (echo), in-process, {workers} concurrent callers: {r:>10.0} invocations/s"
-            );
+        for (name, label, workers) in [
+            ("echo", "provided (echo)", 1),
+            ("echo", "provided (echo)", 4),
+            ("probe", "provided (probe)", 1),
+            ("probe", "provided (probe)", 4),
+            ("py", "python3.12", 4),
+        ] {
+            if on(&format!("rate/{name}")) {
+                let r = throughput(&f, name, workers, run_for).await;
+                println!(
+                    "{label}, in-process, {workers} concurrent callers: {r:>10.0} invocations/s"
+                );
+            }
         }
-        for workers in [1, 4] {
-            let r = throughput(&f, "probe", workers, run_for).await;
-            println!("provided, in-process, {workers} concurrent callers: {r:>10.0} invocations/s");
+        for (name, label) in [("echo", "provided (echo)"), ("probe", "provided (probe)")] {
+            if on(&format!("rate-http/{name}")) {
+                let r = http_throughput(&url, name, 4, run_for).await;
+                println!("{label}, over HTTP, 4 concurrent callers: {r:>10.0} invocations/s");
+            }
         }
-        let r = throughput(&f, "py", 4, run_for).await;
-        println!("python3.12, in-process, 4 concurrent callers: {r:>10.0} invocations/s");
-        let r = http_throughput(&url, "echo", 4, run_for).await;
-        println!("provided (echo), over HTTP, 4 concurrent callers: {r:>10.0} invocations/s");
-        let r = http_throughput(&url, "probe", 4, run_for).await;
-        println!("provided, over HTTP, 4 concurrent callers: {r:>10.0} invocations/s");
         println!("load average after: {}", load());
         f.shutdown();
     });
