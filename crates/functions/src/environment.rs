@@ -16,12 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use bytes::Bytes;
+use hyper::header::HeaderValue;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -137,7 +133,7 @@ pub struct RunResult {
     pub log: Option<String>,
 }
 
-enum RuntimeAnswer {
+pub(crate) enum RuntimeAnswer {
     Response(Bytes),
     Error { error_type: String, body: Bytes },
     InitError { error_type: String, body: Bytes },
@@ -147,18 +143,22 @@ enum RuntimeAnswer {
 
 struct Pending {
     request_id: String,
-    started: Option<oneshot::Sender<()>>,
+    /// When the runtime took the invocation from `/next`: the function's timeout runs
+    /// from there. Read by the waiting side only when its timer fires, so taking an
+    /// invocation wakes nobody.
+    taken_at: Option<Instant>,
     done: Option<oneshot::Sender<RuntimeAnswer>>,
 }
 
 /// The part the Runtime API handlers share with the invoking side.
-struct Shared {
-    function_arn: String,
-    timeout: Duration,
+pub(crate) struct Shared {
+    /// The function's ARN as the `lambda-runtime-invoked-function-arn` header.
+    pub(crate) function_arn_header: HeaderValue,
+    pub(crate) timeout: Duration,
     queue_rx: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     pending: Mutex<Option<Pending>>,
     spawned_at: Instant,
-    ready_at: OnceLock<Instant>,
+    pub(crate) ready_at: OnceLock<Instant>,
     /// Set once the process is gone (or being killed).
     dead: watch::Sender<bool>,
     /// An `/init/error` arrived before any invocation was waiting.
@@ -166,6 +166,70 @@ struct Shared {
     /// How the process ended (`exit status 1`, clean?), set before `dead`: an invocation
     /// that finds the process already gone reports the real status, as Lambda does.
     exit: OnceLock<(String, bool)>,
+}
+
+impl Shared {
+    /// Waits for the next invocation (`None` once the environment is shutting down) and
+    /// marks it taken.
+    pub(crate) async fn take_next(&self) -> Option<Invocation> {
+        let mut dead = self.dead.subscribe();
+        let invocation = {
+            let mut queue = self.queue_rx.lock().await;
+            tokio::select! {
+                inv = queue.recv() => inv,
+                _ = dead.wait_for(|d| *d) => None,
+            }
+        }?;
+        if let Ok(mut p) = self.pending.lock()
+            && let Some(p) = p.as_mut()
+            && p.request_id == invocation.request_id
+            && p.taken_at.is_none()
+        {
+            p.taken_at = Some(Instant::now());
+        }
+        Some(invocation)
+    }
+
+    /// Completes the waiting invocation if `request_id` is the one running.
+    pub(crate) fn complete(&self, request_id: &str, answer: RuntimeAnswer) -> bool {
+        let Ok(mut p) = self.pending.lock() else {
+            return false;
+        };
+        match p.as_mut() {
+            Some(pending) if pending.request_id == request_id => match pending.done.take() {
+                Some(done) => {
+                    let _ = done.send(answer);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// `/init/error`: fails the waiting invocation, or the next one to come.
+    pub(crate) fn init_error(&self, error_type: String, body: Bytes) {
+        let waiting = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.as_mut().and_then(|p| p.done.take()));
+        match waiting {
+            Some(done) => {
+                let _ = done.send(RuntimeAnswer::InitError { error_type, body });
+            }
+            None => {
+                if let Ok(mut e) = self.init_error.lock() {
+                    *e = Some((error_type, body));
+                }
+            }
+        }
+    }
+
+    /// When the waiting invocation was taken by the runtime, if it was.
+    fn taken_at(&self) -> Option<Instant> {
+        self.pending.lock().ok()?.as_ref()?.taken_at
+    }
 }
 
 /// A running environment.
@@ -241,7 +305,8 @@ impl Environment {
         let (queue_tx, queue_rx) = mpsc::channel(1);
         let (dead, _) = watch::channel(false);
         let shared = Arc::new(Shared {
-            function_arn: spec.function_arn.clone(),
+            function_arn_header: HeaderValue::from_str(&spec.function_arn)
+                .map_err(|e| internal_spawn(format!("function ARN: {e}")))?,
             timeout: spec.timeout,
             queue_rx: tokio::sync::Mutex::new(queue_rx),
             pending: Mutex::new(None),
@@ -252,7 +317,7 @@ impl Environment {
             exit: OnceLock::new(),
         });
 
-        let server = tokio::spawn(axum::serve(listener, runtime_api(shared.clone())).into_future());
+        let server = tokio::spawn(crate::runtime_api::serve(listener, shared.clone()));
         // The monitor: reaps the process, kills what it left behind, fails whatever
         // invocation was waiting, and stops the Runtime API endpoint.
         let monitor_shared = shared.clone();
@@ -311,12 +376,11 @@ impl Environment {
     /// Runs one invocation to its end. `want_log` waits for the finished log text.
     pub async fn run(&self, invocation: Invocation, want_log: bool) -> RunResult {
         let request_id = invocation.request_id.clone();
-        let (started_tx, started_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         if let Ok(mut p) = self.shared.pending.lock() {
             *p = Some(Pending {
                 request_id: request_id.clone(),
-                started: Some(started_tx),
+                taken_at: None,
                 done: Some(done_tx),
             });
         }
@@ -345,7 +409,7 @@ impl Environment {
             Outcome::Exited { status, clean }
         } else {
             let _ = self.queue_tx.try_send(invocation);
-            self.wait(started_rx, done_rx).await
+            self.wait(done_rx).await
         };
         if let Ok(mut p) = self.shared.pending.lock() {
             p.take();
@@ -391,39 +455,45 @@ impl Environment {
         }
     }
 
-    async fn wait(
-        &self,
-        started: oneshot::Receiver<()>,
-        done: oneshot::Receiver<RuntimeAnswer>,
-    ) -> Outcome {
-        let mut done = done;
-        // Phase 1: the runtime takes the invocation (at once when warm; after init when
-        // cold). The function's timeout runs from there, as Lambda's does.
-        let init_budget = if self.shared.ready_at.get().is_some() {
-            INIT_LIMIT
+    /// Waits for the runtime's answer. One timer covers both phases: first the init
+    /// limit (the runtime has not taken the invocation yet: a cold start), then the
+    /// function's timeout from the moment `/next` handed the invocation over. `/next`
+    /// wakes nobody: the timer looks at when the invocation was taken when it fires,
+    /// and it never fires later than the earliest moment a timeout could be due.
+    async fn wait(&self, mut done: oneshot::Receiver<RuntimeAnswer>) -> Outcome {
+        let init_deadline = if self.shared.ready_at.get().is_some() {
+            Instant::now() + INIT_LIMIT
         } else {
-            INIT_LIMIT.saturating_sub(self.shared.spawned_at.elapsed())
+            self.shared.spawned_at + INIT_LIMIT
         };
-        tokio::select! {
-            biased;
-            answer = &mut done => return self.answer_to_outcome(answer),
-            taken = started => {
-                if taken.is_err() {
-                    // The waiting invocation was failed (exit, init error) before /next.
-                    return self.answer_to_outcome(done.await);
+        let timeout = self.shared.timeout;
+        // Not taken yet: the init limit, or a function timeout counted from now (the
+        // earliest it could end if the runtime took the invocation this instant).
+        let due = |taken: Option<Instant>, now: Instant| match taken {
+            Some(at) => at + timeout,
+            None => init_deadline.min(now + timeout),
+        };
+        let timer = tokio::time::sleep_until(due(None, Instant::now()).into());
+        tokio::pin!(timer);
+        loop {
+            tokio::select! {
+                biased;
+                answer = &mut done => return self.answer_to_outcome(answer),
+                () = &mut timer => {
+                    let now = Instant::now();
+                    let taken = self.shared.taken_at();
+                    match taken {
+                        Some(at) if now >= at + timeout => {
+                            self.kill();
+                            return Outcome::TimedOut;
+                        }
+                        None if now >= init_deadline => {
+                            self.kill();
+                            return Outcome::InitTimedOut;
+                        }
+                        _ => timer.as_mut().reset(due(taken, now).into()),
+                    }
                 }
-            }
-            () = tokio::time::sleep(init_budget) => {
-                self.kill();
-                return Outcome::InitTimedOut;
-            }
-        }
-        // Phase 2: the function runs.
-        match tokio::time::timeout(self.shared.timeout, &mut done).await {
-            Ok(answer) => self.answer_to_outcome(answer),
-            Err(_) => {
-                self.kill();
-                Outcome::TimedOut
             }
         }
     }
@@ -578,180 +648,4 @@ fn kill_group(pid: u32) {
     {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
-}
-
-// ---- The Runtime API ---------------------------------------------------------------
-
-fn runtime_api(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route(
-            "/2018-06-01/runtime/invocation/{request_id}/response",
-            post(response),
-        )
-        .route(
-            "/2018-06-01/runtime/invocation/{request_id}/error",
-            post(error),
-        )
-        .route("/2018-06-01/runtime/init/error", post(init_error))
-        .layer(DefaultBodyLimit::max(MAX_RESPONSE_BYTES * 2))
-        .with_state(shared)
-}
-
-fn runtime_error(status: StatusCode, error_type: &str, message: &str) -> Response {
-    let body = serde_json::json!({"errorMessage": message, "errorType": error_type});
-    (status, body.to_string()).into_response()
-}
-
-fn accepted() -> Response {
-    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-}
-
-async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    let _ = shared.ready_at.set(Instant::now());
-    let mut dead = shared.dead.subscribe();
-    let invocation = {
-        let mut queue = shared.queue_rx.lock().await;
-        tokio::select! {
-            inv = queue.recv() => inv,
-            _ = dead.wait_for(|d| *d) => None,
-        }
-    };
-    let Some(inv) = invocation else {
-        return runtime_error(
-            StatusCode::GONE,
-            "Runtime.Shutdown",
-            "the environment is shutting down",
-        );
-    };
-    let deadline = chrono::Utc::now().timestamp_millis()
-        + i64::try_from(shared.timeout.as_millis()).unwrap_or(i64::MAX / 2);
-    if let Ok(mut p) = shared.pending.lock()
-        && let Some(p) = p.as_mut()
-        && p.request_id == inv.request_id
-        && let Some(started) = p.started.take()
-    {
-        let _ = started.send(());
-    }
-    let mut headers = HeaderMap::new();
-    let mut put = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    put("lambda-runtime-aws-request-id", &inv.request_id);
-    put("lambda-runtime-deadline-ms", &deadline.to_string());
-    put("lambda-runtime-invoked-function-arn", &shared.function_arn);
-    put("lambda-runtime-trace-id", &inv.trace_id);
-    put("content-type", "application/json");
-    if let Some(cc) = &inv.client_context {
-        put("lambda-runtime-client-context", cc);
-    }
-    (StatusCode::OK, headers, inv.payload).into_response()
-}
-
-/// Completes the waiting invocation if `request_id` is the one running.
-fn complete(shared: &Shared, request_id: &str, answer: RuntimeAnswer) -> bool {
-    let Ok(mut p) = shared.pending.lock() else {
-        return false;
-    };
-    match p.as_mut() {
-        Some(pending) if pending.request_id == request_id => match pending.done.take() {
-            Some(done) => {
-                let _ = done.send(answer);
-                true
-            }
-            None => false,
-        },
-        _ => false,
-    }
-}
-
-fn invalid_request_id() -> Response {
-    runtime_error(
-        StatusCode::BAD_REQUEST,
-        "InvalidRequestID",
-        "Invalid request ID",
-    )
-}
-
-async fn response(
-    State(shared): State<Arc<Shared>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if body.len() > MAX_RESPONSE_BYTES {
-        complete(&shared, &request_id, RuntimeAnswer::TooLarge);
-        return runtime_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-        );
-    }
-    if complete(&shared, &request_id, RuntimeAnswer::Response(body)) {
-        accepted()
-    } else {
-        invalid_request_id()
-    }
-}
-
-/// The error type a runtime reported: the body's `errorType`, else the header, else
-/// Lambda's generic name.
-fn error_type_of(headers: &HeaderMap, body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.get("errorType")
-                .and_then(|t| t.as_str())
-                .map(str::to_owned)
-        })
-        .or_else(|| {
-            headers
-                .get("lambda-runtime-function-error-type")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "Unhandled".to_owned())
-}
-
-async fn error(
-    State(shared): State<Arc<Shared>>,
-    Path(request_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let error_type = error_type_of(&headers, &body);
-    if complete(
-        &shared,
-        &request_id,
-        RuntimeAnswer::Error { error_type, body },
-    ) {
-        accepted()
-    } else {
-        invalid_request_id()
-    }
-}
-
-async fn init_error(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let error_type = error_type_of(&headers, &body);
-    let waiting = shared
-        .pending
-        .lock()
-        .ok()
-        .and_then(|mut p| p.as_mut().and_then(|p| p.done.take()));
-    match waiting {
-        Some(done) => {
-            let _ = done.send(RuntimeAnswer::InitError { error_type, body });
-        }
-        None => {
-            if let Ok(mut e) = shared.init_error.lock() {
-                *e = Some((error_type, body));
-            }
-        }
-    }
-    accepted()
 }

@@ -8,8 +8,8 @@
 //!
 //! - `model` — the definition; `code` — zip checks and unpacking; `shims` — the
 //!   runtime shims compiled into the binary.
-//! - `environment` — one environment: its process, its Runtime API endpoint, running
-//!   one invocation with the timeout; `pool` — one function's environments, bounded by
+//! - `environment` — one environment: its process, running one invocation with the
+//!   timeout; `runtime_api` — the Runtime API endpoint it serves the process; `pool` — one function's environments, bounded by
 //!   its concurrency; `logs` — per-invocation logs with Lambda's REPORT lines.
 //! - `service` — `Functions`: definitions through the store, synchronous invocation;
 //!   `async_invoke` — durable `Event` invocations with retries and destinations;
@@ -27,6 +27,7 @@ pub mod invoker;
 pub mod logs;
 pub mod model;
 pub mod pool;
+mod runtime_api;
 pub mod service;
 pub mod shims;
 
