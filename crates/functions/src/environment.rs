@@ -21,7 +21,7 @@ use hyper::header::HeaderValue;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::logs::{LogBook, LogCommand, Report};
+use crate::logs::{LogBook, LogEnd, LogHandle, Report};
 use crate::model::RuntimeFamily;
 
 /// Lambda's limit on a synchronous response payload.
@@ -240,7 +240,7 @@ pub struct Environment {
     memory_mb: u32,
     shared: Arc<Shared>,
     queue_tx: mpsc::Sender<Invocation>,
-    logs: mpsc::UnboundedSender<LogCommand>,
+    logs: LogHandle,
     /// The init duration, reported once, by the first invocation.
     init_reported: Mutex<bool>,
     pub last_used: Mutex<Instant>,
@@ -385,10 +385,8 @@ impl Environment {
             });
         }
         let started_at = Instant::now();
-        let _ = self.logs.send(LogCommand::Begin {
-            request_id: request_id.clone(),
-            started_ms: chrono::Utc::now().timestamp_millis(),
-        });
+        let started_ms = chrono::Utc::now().timestamp_millis();
+        self.logs.begin(&request_id, started_ms);
         // An /init/error that came before we were waiting, or a process already gone.
         let early = self
             .shared
@@ -433,8 +431,9 @@ impl Environment {
         } else {
             (None, None)
         };
-        let _ = self.logs.send(LogCommand::End {
+        self.logs.end(LogEnd {
             request_id,
+            started_ms,
             report: Report {
                 duration,
                 memory_mb: self.memory_mb,

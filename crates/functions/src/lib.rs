@@ -23,6 +23,7 @@ pub mod async_invoke;
 pub mod code;
 pub mod environment;
 pub mod error;
+mod ids;
 pub mod invoker;
 pub mod logs;
 pub mod model;

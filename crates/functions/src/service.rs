@@ -740,6 +740,12 @@ impl Functions {
                 match &loaded.config.code {
                     CodeSource::LocalDir { path } => Ok(PathBuf::from(path)),
                     CodeSource::Zip { sha256_hex, .. } => {
+                        // Unpacked before (an earlier definition or run): the package
+                        // need not come out of the store again.
+                        let unpacked = self.inner.code_cache.join(sha256_hex);
+                        if unpacked.is_dir() {
+                            return Ok(unpacked);
+                        }
                         let bytes =
                             self.inner
                                 .store
@@ -820,7 +826,7 @@ impl Functions {
         let request_id = req
             .request_id
             .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(crate::ids::request_id);
         let limit = loaded
             .config
             .reserved_concurrency
@@ -877,12 +883,7 @@ impl Functions {
                 req.payload
             },
             client_context: req.client_context,
-            trace_id: format!(
-                "Root=1-{:08x}-{};Parent={};Sampled=0",
-                chrono::Utc::now().timestamp(),
-                &uuid::Uuid::new_v4().simple().to_string()[..24],
-                &uuid::Uuid::new_v4().simple().to_string()[..16]
-            ),
+            trace_id: crate::ids::trace_header(chrono::Utc::now().timestamp()),
         };
         let result = env.run(invocation, req.log_tail).await;
         let reusable = result.outcome.keeps_environment();
