@@ -31,7 +31,8 @@ pub struct ServeArgs {
     /// How long claimed work stays with this node before another node may take it over
     /// (a dead node's work resumes elsewhere after this). A task call that runs longer
     /// may be made again. Default: 30 with PostgreSQL; with SQLite, 300 for Step
-    /// Functions work and 60 for event deliveries.
+    /// Functions work and 60 for event deliveries. Asynchronous Lambda invocations are
+    /// leased for this long (default 30) and renewed while they run.
     #[arg(long, value_name = "SECONDS")]
     pub lease_seconds: Option<u64>,
     /// Port to listen on (0 picks a free one; the chosen address is printed).
@@ -261,6 +262,11 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     function_settings.region = args.region.clone();
     function_settings.account_id = args.account.clone();
     function_settings.single_node = stores.single_node;
+    function_settings.node_id = stores.node_id.clone();
+    if let Some(lease) = stores.lease {
+        // Renewed every third of the lease while an invocation runs.
+        function_settings.async_lease = lease.max(std::time::Duration::from_secs(1));
+    }
     let functions = baton_functions::Functions::start(stores.functions.clone(), function_settings)
         .await
         .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;

@@ -2,8 +2,11 @@
 //! a worker with Lambda's retry policy (two retries by default, events up to six hours
 //! old), and on final failure recorded durably and sent to the on-failure destination.
 //!
-//! At-least-once: a claimed invocation is leased; if Baton dies mid-run, the lease
-//! lapses (or start-up releases it) and the invocation runs again.
+//! At-least-once: a claimed invocation is leased to this node for a short time
+//! (`Settings::async_lease`, 30 s by default) and the lease is renewed while the
+//! invocation runs, so a function that runs for minutes is not taken by another node,
+//! yet a dead node's invocations run again once its leases lapse (or, alone on its
+//! store, when it starts again).
 
 use std::time::Duration;
 
@@ -12,14 +15,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::error::FunctionsError;
-use crate::model::{EventInvokeConfig, FunctionRef, MAX_TIMEOUT_SECS};
+use crate::model::{EventInvokeConfig, FunctionRef};
 use crate::service::{Functions, InvokeOutcome, InvokeRequest, MAX_ASYNC_PAYLOAD_BYTES};
 
 /// Lambda's defaults for asynchronous invocation.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const DEFAULT_MAX_EVENT_AGE_SECS: u32 = 21_600;
-/// How long a claim lasts: longer than any function may run, plus its init.
-const LEASE_MS: i64 = (MAX_TIMEOUT_SECS as i64 + 60) * 1000;
 /// How many invocations one claim takes.
 const CLAIM_BATCH: usize = 64;
 /// Back-off for an invocation throttled by its concurrency limit.
@@ -70,12 +71,24 @@ impl Functions {
     }
 }
 
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
 /// Runs due invocations until the runtime is dropped.
 pub(crate) async fn worker(functions: Functions) {
     loop {
+        // Each claim has its own owner token: a renewal can only extend the claim it
+        // came with, never a later claim of the same invocation.
+        let owner = format!(
+            "{}/{}",
+            functions.settings().node_id,
+            uuid::Uuid::new_v4().simple()
+        );
+        let lease = millis(functions.settings().async_lease);
         let claimed = match functions
             .store()
-            .claim_async(now_ms(), LEASE_MS, CLAIM_BATCH)
+            .claim_async(&owner, now_ms(), lease, CLAIM_BATCH)
             .await
         {
             Ok(c) => c,
@@ -93,15 +106,53 @@ pub(crate) async fn worker(functions: Functions) {
         }
         for inv in claimed {
             let f = functions.clone();
-            tokio::spawn(async move { run_one(f, inv).await });
+            let owner = owner.clone();
+            tokio::spawn(async move { run_one(f, inv, owner).await });
         }
     }
 }
 
-async fn run_one(functions: Functions, inv: AsyncInvocation) {
-    if let Err(e) = attempt(&functions, inv).await {
+async fn run_one(functions: Functions, inv: AsyncInvocation, owner: String) {
+    let heartbeat = tokio::spawn(renew_while_running(
+        functions.clone(),
+        inv.id.clone(),
+        owner,
+    ));
+    let result = attempt(&functions, inv).await;
+    heartbeat.abort();
+    if let Err(e) = result {
         // The lease lapses and the invocation runs again.
         tracing::error!(error = %e, "functions: async invocation bookkeeping failed");
+    }
+}
+
+/// Renews the claim on a running invocation every third of the lease, until aborted
+/// (the attempt is over) or the claim is found lost (this node was cut off from the
+/// store for a whole lease and another node took the invocation: it runs there too,
+/// as at-least-once allows; this node stops renewing a claim it no longer holds).
+async fn renew_while_running(functions: Functions, id: String, owner: String) {
+    let lease = functions.settings().async_lease;
+    let every = (lease / 3).max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(every).await;
+        match functions
+            .store()
+            .renew_async_claim(&id, &owner, now_ms(), millis(lease))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    invocation = %id,
+                    "functions: lost the claim on a running async invocation; another node may run it again"
+                );
+                return;
+            }
+            // Try again at the next beat: the lease outlasts two missed renewals.
+            Err(e) => {
+                tracing::warn!(invocation = %id, error = %e, "functions: renewing an async claim failed")
+            }
+        }
     }
 }
 

@@ -57,6 +57,12 @@ pub struct Settings {
     /// released at start. `false` when nodes share a store: a live peer's claims stay
     /// until their leases lapse.
     pub single_node: bool,
+    /// This node's name in the claims of asynchronous invocations.
+    pub node_id: String,
+    /// How long a claim on an asynchronous invocation lasts without renewal; a running
+    /// invocation renews it every third of this. A dead node's invocations run again
+    /// on another node once it lapses.
+    pub async_lease: Duration,
 }
 
 impl Settings {
@@ -75,6 +81,8 @@ impl Settings {
             secret_access_key: "test".into(),
             session_token: None,
             single_node: true,
+            node_id: "local".into(),
+            async_lease: Duration::from_secs(30),
         }
     }
 }

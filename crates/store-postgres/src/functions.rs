@@ -218,6 +218,7 @@ impl FunctionStore for Database {
 
     async fn claim_async(
         &self,
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
@@ -225,7 +226,7 @@ impl FunctionStore for Database {
         let conn = self.conn().await?;
         let rows = conn
             .query(
-                "UPDATE function_async_queue q SET claimed_until_ms = $1 + $2
+                "UPDATE function_async_queue q SET claimed_until_ms = $1 + $2, claimed_by = $4
                  FROM (SELECT id FROM function_async_queue
                        WHERE due_at_ms <= $1
                          AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1)
@@ -233,7 +234,7 @@ impl FunctionStore for Database {
                  WHERE q.id = c.id
                  RETURNING q.id, q.function, q.payload, q.attempts, q.accepted_at_ms,
                            q.due_at_ms",
-                &[&now_ms, &lease_ms, &big(limit)],
+                &[&now_ms, &lease_ms, &big(limit), &owner],
             )
             .await
             .map_err(pg)?;
@@ -246,11 +247,32 @@ impl FunctionStore for Database {
         Ok(out)
     }
 
+    async fn renew_async_claim(
+        &self,
+        id: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn().await?;
+        // A claim taken by another node changed `claimed_by` under the row lock, so the
+        // condition cannot pass for a claim this owner lost.
+        let n = conn
+            .execute(
+                "UPDATE function_async_queue SET claimed_until_ms = $3
+                 WHERE id = $1 AND claimed_by = $2 AND claimed_until_ms IS NOT NULL",
+                &[&id, &owner, &now_ms.saturating_add(lease_ms)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(n == 1)
+    }
+
     async fn release_async_claims(&self) -> Result<(), StoreError> {
         let conn = self.conn().await?;
         conn.execute(
-            "UPDATE function_async_queue SET claimed_until_ms = NULL
-             WHERE claimed_until_ms IS NOT NULL",
+            "UPDATE function_async_queue SET claimed_until_ms = NULL, claimed_by = NULL
+             WHERE claimed_until_ms IS NOT NULL OR claimed_by IS NOT NULL",
             &[],
         )
         .await
@@ -262,7 +284,8 @@ impl FunctionStore for Database {
         let conn = self.conn().await?;
         conn.execute(
             "UPDATE function_async_queue
-             SET attempts = $2, due_at_ms = $3, claimed_until_ms = NULL WHERE id = $1",
+             SET attempts = $2, due_at_ms = $3, claimed_until_ms = NULL, claimed_by = NULL
+             WHERE id = $1",
             &[&id, &i64::from(attempts), &due_at_ms],
         )
         .await
@@ -407,61 +430,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn async_queue_leases_retries_and_failures() {
+    async fn postgres_passes_the_async_invocation_conformance_suite() {
         let Some(db) = fresh("functions_queue").await else {
             return;
         };
-        let inv = AsyncInvocation {
-            id: "r1".into(),
-            function: "f".into(),
-            payload: b"{}".to_vec(),
-            attempts: 0,
-            accepted_at_ms: 1_000,
-            due_at_ms: 1_000,
-        };
-        db.enqueue_async(inv.clone()).await.unwrap();
-        db.enqueue_async(inv.clone()).await.unwrap();
-        assert!(
-            db.claim_async(999, 100, 10).await.unwrap().is_empty(),
-            "not due yet"
-        );
-        assert_eq!(
-            db.claim_async(1_000, 100, 10).await.unwrap(),
-            vec![inv.clone()]
-        );
-        assert!(
-            db.claim_async(1_050, 100, 10).await.unwrap().is_empty(),
-            "leased"
-        );
-        assert_eq!(
-            db.claim_async(1_100, 100, 10).await.unwrap().len(),
-            1,
-            "lease ran out"
-        );
-        db.retry_async("r1", 1, 5_000).await.unwrap();
-        assert!(db.claim_async(4_999, 100, 10).await.unwrap().is_empty());
-        let again = db.claim_async(5_000, 100, 10).await.unwrap();
-        assert_eq!(again[0].attempts, 1);
-        db.release_async_claims().await.unwrap();
-        assert_eq!(db.claim_async(5_000, 100, 10).await.unwrap().len(), 1);
-
-        let failure = AsyncFailure {
-            id: "r1".into(),
-            function: "f".into(),
-            payload: b"{}".to_vec(),
-            attempts: 3,
-            error_type: "Boom".into(),
-            error_payload: b"{\"errorType\":\"Boom\"}".to_vec(),
-            failed_at_ms: 6_000,
-        };
-        db.finish_async("r1", Some(failure.clone())).await.unwrap();
-        db.finish_async("r1", Some(failure.clone())).await.unwrap();
-        assert_eq!(
-            db.list_async_failures(Some("f")).await.unwrap(),
-            vec![failure]
-        );
-        assert!(db.list_async_failures(Some("g")).await.unwrap().is_empty());
-        assert!(db.claim_async(10_000, 100, 10).await.unwrap().is_empty());
+        baton_store::functions_conformance::run(&db).await;
+        db.close();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,7 +461,7 @@ mod tests {
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got = db.claim_async(1_000, 1_000_000, 9).await.unwrap();
+                    let got = db.claim_async("node", 1_000, 1_000_000, 9).await.unwrap();
                     if got.is_empty() {
                         break;
                     }

@@ -216,11 +216,13 @@ impl FunctionStore for Database {
 
     async fn claim_async(
         &self,
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<AsyncInvocation>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let owner = owner.to_owned();
         self.write(move |tx| {
             let claimed = {
                 let mut stmt = tx
@@ -240,8 +242,9 @@ impl FunctionStore for Database {
             let until = now_ms.saturating_add(lease_ms);
             for inv in &claimed {
                 tx.execute(
-                    "UPDATE function_async_queue SET claimed_until_ms = ?2 WHERE id = ?1",
-                    params![inv.id, until],
+                    "UPDATE function_async_queue SET claimed_until_ms = ?2, claimed_by = ?3
+                     WHERE id = ?1",
+                    params![inv.id, until, owner],
                 )
                 .map_err(StoreError::backend)?;
             }
@@ -250,11 +253,33 @@ impl FunctionStore for Database {
         .await
     }
 
+    async fn renew_async_claim(
+        &self,
+        id: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        let owner = owner.to_owned();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE function_async_queue SET claimed_until_ms = ?3
+                     WHERE id = ?1 AND claimed_by = ?2 AND claimed_until_ms IS NOT NULL",
+                    params![id, owner, now_ms.saturating_add(lease_ms)],
+                )
+                .map_err(StoreError::backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn release_async_claims(&self) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE function_async_queue SET claimed_until_ms = NULL
-                 WHERE claimed_until_ms IS NOT NULL",
+                "UPDATE function_async_queue SET claimed_until_ms = NULL, claimed_by = NULL
+                 WHERE claimed_until_ms IS NOT NULL OR claimed_by IS NOT NULL",
                 [],
             )
             .map_err(StoreError::backend)?;
@@ -268,7 +293,8 @@ impl FunctionStore for Database {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE function_async_queue
-                 SET attempts = ?2, due_at_ms = ?3, claimed_until_ms = NULL WHERE id = ?1",
+                 SET attempts = ?2, due_at_ms = ?3, claimed_until_ms = NULL, claimed_by = NULL
+                 WHERE id = ?1",
                 params![id, attempts, due_at_ms],
             )
             .map_err(StoreError::backend)?;
@@ -414,60 +440,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn async_queue_leases_retries_and_failures() {
+    async fn sqlite_passes_the_async_invocation_conformance_suite() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("b.db")).unwrap();
-        let inv = AsyncInvocation {
-            id: "r1".into(),
-            function: "f".into(),
-            payload: b"{}".to_vec(),
-            attempts: 0,
-            accepted_at_ms: 1_000,
-            due_at_ms: 1_000,
-        };
-        db.enqueue_async(inv.clone()).await.unwrap();
-        db.enqueue_async(inv.clone()).await.unwrap();
-        assert!(
-            db.claim_async(999, 100, 10).await.unwrap().is_empty(),
-            "not due yet"
-        );
-        assert_eq!(
-            db.claim_async(1_000, 100, 10).await.unwrap(),
-            vec![inv.clone()]
-        );
-        assert!(
-            db.claim_async(1_050, 100, 10).await.unwrap().is_empty(),
-            "leased"
-        );
-        assert_eq!(
-            db.claim_async(1_100, 100, 10).await.unwrap().len(),
-            1,
-            "lease ran out"
-        );
-        db.retry_async("r1", 1, 5_000).await.unwrap();
-        assert!(db.claim_async(4_999, 100, 10).await.unwrap().is_empty());
-        let again = db.claim_async(5_000, 100, 10).await.unwrap();
-        assert_eq!(again[0].attempts, 1);
-        db.release_async_claims().await.unwrap();
-        assert_eq!(db.claim_async(5_000, 100, 10).await.unwrap().len(), 1);
-
-        let failure = AsyncFailure {
-            id: "r1".into(),
-            function: "f".into(),
-            payload: b"{}".to_vec(),
-            attempts: 3,
-            error_type: "Boom".into(),
-            error_payload: b"{\"errorType\":\"Boom\"}".to_vec(),
-            failed_at_ms: 6_000,
-        };
-        db.finish_async("r1", Some(failure.clone())).await.unwrap();
-        db.finish_async("r1", Some(failure.clone())).await.unwrap();
-        assert_eq!(
-            db.list_async_failures(Some("f")).await.unwrap(),
-            vec![failure]
-        );
-        assert!(db.list_async_failures(Some("g")).await.unwrap().is_empty());
-        assert!(db.claim_async(10_000, 100, 10).await.unwrap().is_empty());
+        baton_store::functions_conformance::run(&db).await;
         db.close();
     }
 }

@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "3000_functions",
         include_str!("../migrations/3000_functions.sql"),
     ),
+    (
+        "3001_function_async_claim_owner",
+        include_str!("../migrations/3001_function_async_claim_owner.sql"),
+    ),
     ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];
 

@@ -107,17 +107,38 @@ pub trait FunctionStore: Send + Sync + 'static {
     async fn enqueue_async(&self, invocation: AsyncInvocation) -> Result<(), StoreError>;
 
     /// Claims up to `limit` invocations due at `now_ms` and not claimed by a live
-    /// claim, for `lease_ms`: until then no other claim returns them.
+    /// claim, for `owner` until `now_ms + lease_ms`: until then no other claim returns
+    /// them. `owner` names this claim (a node and a fresh token): only it can renew.
     ///
     /// # Contract
-    /// A claim that is neither finished nor retried before its lease ends comes back
-    /// (at-least-once: a crash never loses an invocation).
+    /// A claim that is neither renewed, finished nor retried before its lease ends comes
+    /// back (at-least-once: a crash never loses an invocation). Concurrent claims never
+    /// return the same invocation while its lease holds.
     async fn claim_async(
         &self,
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<AsyncInvocation>, StoreError>;
+
+    /// Extends `owner`'s claim on invocation `id` to `now_ms + lease_ms` (the heartbeat
+    /// of a long-running invocation, so that leases can be short and a dead node's
+    /// invocations come back soon).
+    ///
+    /// # Contract
+    /// Returns `true` and moves the lease's end when `owner` made the invocation's
+    /// latest claim and it was not released, retried or finished since — even if the
+    /// lease ran out meanwhile, as long as no other claim took it. Otherwise returns
+    /// `false` and changes nothing. A renewed claim is not returned by `claim_async`
+    /// before its new end.
+    async fn renew_async_claim(
+        &self,
+        id: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError>;
 
     /// Releases every claim (a single node starting up: nothing of its is running).
     async fn release_async_claims(&self) -> Result<(), StoreError>;

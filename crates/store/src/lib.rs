@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod functions;
+pub mod functions_conformance;
 pub mod queues;
 pub mod queues_conformance;
 pub mod sfn;
