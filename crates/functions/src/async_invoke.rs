@@ -373,3 +373,163 @@ async fn send_to_destination(
     functions.wake_async().notify_one();
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use baton_store::functions::FunctionStore;
+    use baton_store_sqlite::Database;
+
+    use super::*;
+    use crate::{CodeInput, CreateFunction, Settings};
+
+    /// Appends `start`, sleeps as the event says, appends `end`: the file counts runs.
+    const HANDLER: &str = "import time\n\ndef handler(event, context):\n    with open(event['file'], 'a') as f:\n        f.write('start\\n')\n    time.sleep(event['sleep'])\n    with open(event['file'], 'a') as f:\n        f.write('end\\n')\n    return {}\n";
+
+    /// One node sharing `store` (as nodes share PostgreSQL: nothing released at start).
+    async fn node(store: &Arc<Database>, dir: &Path, name: &str, lease: Duration) -> Functions {
+        let mut settings = Settings::new(dir.join(name));
+        settings.single_node = false;
+        settings.node_id = name.into();
+        settings.async_lease = lease;
+        Functions::start(store.clone(), settings)
+            .await
+            .expect("start")
+    }
+
+    async fn create_slow(f: &Functions, dir: &Path) {
+        let code = dir.join("code");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::write(code.join("app.py"), HANDLER).unwrap();
+        f.create_function(CreateFunction {
+            name: "slow".into(),
+            runtime: Some("python3.12".into()),
+            role: "arn:aws:iam::123456789012:role/test".into(),
+            handler: Some("app.handler".into()),
+            timeout_secs: Some(30),
+            code: CodeInput::LocalDir(code.display().to_string()),
+            ..CreateFunction::default()
+        })
+        .await
+        .expect("create");
+    }
+
+    fn runs(file: &PathBuf) -> String {
+        std::fs::read_to_string(file).unwrap_or_default()
+    }
+
+    fn event(file: &Path, sleep_secs: f64) -> Vec<u8> {
+        json!({"file": file.display().to_string(), "sleep": sleep_secs})
+            .to_string()
+            .into_bytes()
+    }
+
+    async fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_running_invocation_renews_its_claim_and_runs_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Database::open(&dir.path().join("baton.db")).unwrap());
+        let lease = Duration::from_millis(600);
+        let a = node(&store, dir.path(), "a", lease).await;
+        let b = node(&store, dir.path(), "b", lease).await;
+        create_slow(&a, dir.path()).await;
+        let file = dir.path().join("runs.txt");
+        // Runs for four leases: without renewals, the other node (or the intruder
+        // below) would take it over and run it again.
+        let id = a
+            .invoke_event("slow", None, event(&file, 2.4))
+            .await
+            .expect("accepted");
+        wait_for("the run to start", Duration::from_secs(15), || {
+            runs(&file).contains("start")
+        })
+        .await;
+        let started = Instant::now();
+        let mut checks = 0;
+        while !runs(&file).contains("end") {
+            assert!(started.elapsed() < Duration::from_secs(15), "never ended");
+            let taken = store
+                .claim_async("intruder", now_ms(), 600, 10)
+                .await
+                .unwrap();
+            assert!(taken.is_empty(), "claimed while renewed: {taken:?}");
+            checks += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(started.elapsed() > lease * 3, "ran for several leases");
+        assert!(checks > 10);
+        // Finished: nothing is left to claim, now or after a lease.
+        tokio::time::sleep(lease * 2).await;
+        assert!(
+            store
+                .claim_async("intruder", now_ms(), 600, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(runs(&file), "start\nend\n", "ran exactly once");
+        let logged = [&a, &b]
+            .iter()
+            .any(|n| !n.logs("slow", Some(&id)).is_empty());
+        assert!(logged, "one of the nodes ran {id}");
+        a.shutdown();
+        b.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_nodes_claim_comes_back_after_the_short_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Database::open(&dir.path().join("baton.db")).unwrap());
+        let lease = Duration::from_millis(800);
+        let file = dir.path().join("runs.txt");
+        let now = now_ms();
+        store
+            .enqueue_async(AsyncInvocation {
+                id: "from-a-dead-node".into(),
+                function: "slow".into(),
+                payload: event(&file, 0.0),
+                attempts: 0,
+                accepted_at_ms: now,
+                due_at_ms: now,
+            })
+            .await
+            .unwrap();
+        // A node claims it, then dies: it never renews.
+        let claimed_at = Instant::now();
+        let claimed = store.claim_async("dead/1", now, 800, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+
+        let live = node(&store, dir.path(), "live", lease).await;
+        create_slow(&live, dir.path()).await;
+        wait_for("the takeover", Duration::from_secs(15), || {
+            runs(&file).contains("start")
+        })
+        .await;
+        let waited = claimed_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(750),
+            "taken over before the lease ran out ({waited:?})"
+        );
+        assert!(
+            waited < Duration::from_secs(10),
+            "a short lease, not the old sixteen minutes ({waited:?})"
+        );
+        wait_for("the run to end", Duration::from_secs(15), || {
+            runs(&file).contains("end")
+        })
+        .await;
+        assert_eq!(runs(&file), "start\nend\n");
+        live.shutdown();
+    }
+}
