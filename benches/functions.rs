@@ -355,6 +355,29 @@ fn main() {
                 show(label, &warm(&f, name, scale(n)).await);
             }
         }
+        // The same loop inside a spawned task, as Step Functions and EventBridge call
+        // (the loops above run on the benchmark's own thread, outside tokio's workers).
+        for (name, label, n) in [
+            (
+                "echo",
+                "provided (echo): warm invoke, in-process, from a task",
+                5000,
+            ),
+            (
+                "probe",
+                "provided: warm invoke, in-process, from a task",
+                5000,
+            ),
+        ] {
+            if on(&format!("warm-task/{name}")) {
+                let f = f.clone();
+                let n = scale(n);
+                let s = tokio::spawn(async move { warm(&f, name, n).await })
+                    .await
+                    .unwrap();
+                show(label, &s);
+            }
+        }
         for (name, label, n) in [
             (
                 "echo",
