@@ -89,12 +89,11 @@ impl FunctionStore for Database {
         let name = name.to_owned();
         let row = self
             .read(move |c| {
-                c.query_row(
+                // Cached: a cold start after a definition changed reads it again.
+                c.prepare_cached(
                     "SELECT name, revision, config, code_sha256 FROM functions WHERE name = ?1",
-                    [&name],
-                    record_from_row,
                 )
-                .optional()
+                .and_then(|mut stmt| stmt.query_row([&name], record_from_row).optional())
                 .map_err(StoreError::backend)
             })
             .await?;
