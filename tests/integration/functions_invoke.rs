@@ -736,3 +736,113 @@ fn an_acknowledged_event_invocation_survives_kill_9() {
     std::thread::sleep(Duration::from_millis(2000));
     assert_eq!(records(&record).len(), 1, "{:?}", records(&record));
 }
+
+/// Records which node started it (Baton gives a function its own URL as
+/// `AWS_ENDPOINT_URL`), then runs for `PAUSE` seconds.
+const STARTS_RECORDER: &str = r#"
+import json, os, time
+def handler(event, context):
+    with open(os.environ["RECORD_FILE"], "a") as f:
+        f.write(json.dumps({"event": event, "node": os.environ.get("AWS_ENDPOINT_URL")}) + "\n")
+    time.sleep(float(os.environ.get("PAUSE", "0")))
+    return "done"
+"#;
+
+fn create_starts_recorder(server: &Server, code: &std::path::Path, record: &std::path::Path) {
+    std::fs::create_dir_all(code).expect("mkdir");
+    std::fs::write(code.join("rec.py"), STARTS_RECORDER).expect("write");
+    aws_json(
+        server,
+        &[
+            "lambda",
+            "create-function",
+            "--function-name",
+            "long",
+            "--runtime",
+            "python3.12",
+            "--role",
+            ROLE,
+            "--handler",
+            "rec.handler",
+            "--timeout",
+            "60",
+            "--code",
+            &format!("S3Bucket=baton-local,S3Key={}", code.display()),
+            "--environment",
+            &format!("Variables={{RECORD_FILE={},PAUSE=7}}", record.display()),
+        ],
+    );
+}
+
+/// Two nodes on PostgreSQL with 2-second leases: an `Event` invocation that runs for
+/// three and a half leases is renewed and runs once, though the other node polls the
+/// same queue; when the node running one is killed, the other takes it over seconds
+/// later (not after the old sixteen-minute lease).
+#[test]
+fn multi_node_event_invocations_renew_their_lease_and_move_when_a_node_dies() {
+    let Some(store) = crate::multi_node::fresh_postgres_store("fn_async_leases") else {
+        return;
+    };
+    let node = |name: &str| {
+        Server::start_with(&["--store", &store, "--node-id", name, "--lease-seconds", "2"])
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("starts.jsonl");
+    let mut a = node("node-a");
+    let b = node("node-b");
+    create_starts_recorder(&a, &dir.path().join("code"), &record);
+    let port_of = |s: &Server| format!(":{}", s.port());
+
+    let (meta, _) = aws_invoke(
+        &a,
+        dir.path(),
+        "long",
+        r#"{"n": "renewed"}"#,
+        &["--invocation-type", "Event"],
+    );
+    assert_eq!(meta["StatusCode"], 202);
+    eventually(Duration::from_secs(20), "the first run", || {
+        records(&record).into_iter().next()
+    });
+    // Seven seconds of running, then three more: no second start anywhere.
+    std::thread::sleep(Duration::from_secs(10));
+    let starts = records(&record);
+    assert_eq!(starts.len(), 1, "renewed, so run once: {starts:?}");
+
+    // Only node A is up now: it takes the next one, and dies mid-run.
+    drop(b);
+    std::fs::remove_file(&record).expect("reset");
+    let (meta, _) = aws_invoke(
+        &a,
+        dir.path(),
+        "long",
+        r#"{"n": "moved"}"#,
+        &["--invocation-type", "Event"],
+    );
+    assert_eq!(meta["StatusCode"], 202);
+    let first = eventually(Duration::from_secs(20), "A to start it", || {
+        records(&record).into_iter().next()
+    });
+    assert!(
+        first["node"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(&port_of(&a))),
+        "{first}"
+    );
+    a.kill9();
+    let killed = std::time::Instant::now();
+    let c = node("node-c");
+    let taken = eventually(Duration::from_secs(30), "another node to run it", || {
+        records(&record).into_iter().find(|r| {
+            r["node"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(&port_of(&c)))
+        })
+    });
+    assert_eq!(taken["event"], json!({"n": "moved"}));
+    let waited = killed.elapsed();
+    assert!(
+        waited < Duration::from_secs(15),
+        "taken over once the short lease lapsed ({waited:?})"
+    );
+}
