@@ -35,7 +35,9 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
+                // Out of descriptors, say: wait a little rather than spin.
                 tracing::debug!(error = %e, "functions: Runtime API accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
