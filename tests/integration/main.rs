@@ -27,4 +27,5 @@ mod sfn_crash;
 mod sfn_integrations;
 mod sfn_support;
 mod sqs_api;
+mod sqs_wiring_e2e;
 mod support;

@@ -12,6 +12,7 @@ use baton_store::events::{
     ApiDestinationRecord, ArchiveRecord, BusRecord, ConnectionRecord, EventsStore, RuleRecord,
     TargetInput, TargetRecord,
 };
+use serde_json::Value;
 
 use super::arn::{Arns, TargetKind};
 use super::error::BusError;
@@ -64,6 +65,19 @@ impl TargetEntry {
         }
         .map_err(|e| BusError::validation(e.message))?;
         let kind = arns.target_kind(&record.arn);
+        if matches!(kind, TargetKind::Queue) && record.arn.ends_with(".fifo") {
+            let group = record
+                .other_parameters
+                .get("SqsParameters")
+                .and_then(|p| p.get("MessageGroupId"))
+                .and_then(Value::as_str);
+            if group.is_none_or(str::is_empty) {
+                return Err(BusError::validation(format!(
+                    "Parameter(s) SqsParameters must be specified for target: {}.",
+                    record.id
+                )));
+            }
+        }
         Ok(TargetEntry {
             record,
             transform,

@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     pub(crate) starter: OnceLock<Arc<dyn ExecutionStarter>>,
     /// Lambda targets are invoked asynchronously through this (set once functions run).
     pub(crate) functions: OnceLock<Arc<dyn crate::bridge::FunctionInvoker>>,
+    /// SQS targets and SQS dead-letter queues are sent through this (set once queues run).
+    pub(crate) queues: OnceLock<Arc<dyn crate::bridge::MessageSender>>,
     pub(crate) http: reqwest::Client,
     pub(crate) wake_deliveries: Notify,
     pub(crate) wake_scheduler: Notify,
@@ -154,6 +156,7 @@ impl EventBuses {
                 control: tokio::sync::Mutex::new(()),
                 starter: OnceLock::new(),
                 functions: OnceLock::new(),
+                queues: OnceLock::new(),
                 http,
                 wake_deliveries: Notify::new(),
                 wake_scheduler: Notify::new(),
@@ -189,6 +192,12 @@ impl EventBuses {
     /// counts.
     pub fn set_function_invoker(&self, invoker: Arc<dyn crate::bridge::FunctionInvoker>) {
         let _ = self.inner.functions.set(invoker);
+    }
+
+    /// Connects SQS targets and dead-letter queues to the queues runtime. Only the first
+    /// call counts.
+    pub fn set_message_sender(&self, sender: Arc<dyn crate::bridge::MessageSender>) {
+        let _ = self.inner.queues.set(sender);
     }
 
     pub fn arns(&self) -> &Arns {

@@ -225,8 +225,8 @@ async fn activities_and_callbacks_answer_through_tokens() {
         "acts",
         json!({"StartAt": "Act", "States": {
             "Act": {"Type": "Task", "Resource": activity, "Next": "Cb"},
-            "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                   "Parameters": {"QueueUrl": "q", "MessageBody": {"Token.$": "$$.Task.Token"}},
+            "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                   "Parameters": {"TopicArn": "t", "Message": {"Token.$": "$$.Task.Token"}},
                    "End": true}}}),
         MachineType::Standard,
     )
@@ -271,9 +271,9 @@ async fn activities_and_callbacks_answer_through_tokens() {
             .await
             .unwrap();
         token = page.events.iter().find_map(|e| match &e.details {
-            EventDetails::TaskScheduled { parameters, .. } => parameters["MessageBody"]["Token"]
-                .as_str()
-                .map(str::to_owned),
+            EventDetails::TaskScheduled { parameters, .. } => {
+                parameters["Message"]["Token"].as_str().map(str::to_owned)
+            }
             _ => None,
         });
         if token.is_some() {
