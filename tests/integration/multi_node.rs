@@ -9,33 +9,12 @@
 
 use std::time::Duration;
 
-use crate::server::Server;
+use crate::server::{Server, fresh_postgres_store};
 use crate::sfn_support::run_boto3;
 
 /// Executions started directly, and events whose rule starts one each.
 const EXECUTIONS: usize = 40;
 const EVENTS: usize = 10;
-
-/// A `--store` URL on a fresh schema, or `None` (after saying why) without PostgreSQL.
-pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var("BATON_TEST_POSTGRES_URL") else {
-        eprintln!("skipped {test}: BATON_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() % 1_000_000_000)
-        .unwrap_or(0);
-    let schema = format!("{test}_{}_{nanos}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
-    let store = runtime
-        .block_on(baton_store_postgres::create_schema(&url, &schema))
-        .unwrap_or_else(|e| panic!("creating schema {schema}: {e}"));
-    Some(store)
-}
 
 fn node(store: &str, name: &str) -> Server {
     Server::start_with(&["--store", store, "--node-id", name, "--lease-seconds", "2"])
