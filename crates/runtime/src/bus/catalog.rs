@@ -213,6 +213,34 @@ impl Catalog {
         self.buses.get(name)
     }
 
+    /// Whether two snapshots hold the same stored records (what a reload from the store
+    /// would change); compiled matchers follow from the records.
+    pub fn same_records(&self, other: &Catalog) -> bool {
+        // Target order differs between a store read and local edits; ids are unique.
+        fn targets_by_id(r: &RuleEntry) -> BTreeMap<&str, &TargetRecord> {
+            r.targets
+                .iter()
+                .map(|t| (t.record.id.as_str(), &t.record))
+                .collect()
+        }
+        fn bus_eq(a: &BusEntry, b: &BusEntry) -> bool {
+            a.record == b.record
+                && a.archives == b.archives
+                && a.rules.len() == b.rules.len()
+                && a.rules.iter().zip(&b.rules).all(|((na, ra), (nb, rb))| {
+                    na == nb && ra.record == rb.record && targets_by_id(ra) == targets_by_id(rb)
+                })
+        }
+        self.connections == other.connections
+            && self.api_destinations == other.api_destinations
+            && self.buses.len() == other.buses.len()
+            && self
+                .buses
+                .iter()
+                .zip(&other.buses)
+                .all(|((na, a), (nb, b))| na == nb && bus_eq(a, b))
+    }
+
     pub fn rule(&self, bus: &str, name: &str) -> Option<&RuleEntry> {
         self.buses.get(bus)?.rules.get(name)
     }

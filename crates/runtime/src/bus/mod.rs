@@ -178,6 +178,9 @@ impl EventBuses {
             }
         }
         tokio::spawn(delivery::run(self.clone()));
+        if !single_node {
+            tokio::spawn(refresh_catalog(self.clone()));
+        }
         tokio::spawn(scheduler::run(self.clone()));
         tokio::spawn(archives::run_replays(self.clone()));
         Ok(())
@@ -244,6 +247,29 @@ impl EventBuses {
         limit: usize,
     ) -> Result<Vec<baton_store::events::DeadLetter>, BusError> {
         Ok(self.inner.store.list_dead_letters(queue_arn, limit).await?)
+    }
+}
+
+/// How often a node that shares its store re-reads the catalog for changes made through
+/// its peers. (AWS too says a new or changed rule takes a short while to take effect.)
+const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps this node's catalog in step with the store when other nodes change it: reloads
+/// it every [`CATALOG_REFRESH`] and publishes it when its records differ. The control
+/// lock is held meanwhile, so a change made through this node is never overwritten by
+/// an older read.
+async fn refresh_catalog(bus: EventBuses) {
+    loop {
+        tokio::time::sleep(CATALOG_REFRESH).await;
+        let _guard = bus.inner.control.lock().await;
+        match catalog::Catalog::load(bus.inner.store.as_ref(), &bus.inner.arns).await {
+            Ok(fresh) if !fresh.same_records(&bus.catalog()) => {
+                tracing::debug!("event bus catalog changed through another node");
+                bus.publish(fresh);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "re-reading the event bus catalog failed"),
+        }
     }
 }
 
