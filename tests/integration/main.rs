@@ -5,7 +5,7 @@ mod asl_conformance;
 mod asl_test_state;
 mod asl_validation;
 mod asl_with_lambda_e2e;
-mod asl_with_services_sqs_e2e;
+mod asl_with_services_e2e;
 mod cli_run;
 mod events_api_archives;
 mod events_api_buses;

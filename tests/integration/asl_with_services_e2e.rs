@@ -1,13 +1,15 @@
-//! The `with_services` corpus's SQS cases end to end: a real `baton serve`, state
-//! machines whose Tasks call `sqs:sendMessage` (and `.waitForTaskToken`) on real queues,
-//! and a boto3 worker that reads each message and answers its task token the way the
-//! recorded test did (success with the message, failure with or without an error,
-//! heartbeats first, or no answer at all). Outcome and history are compared with AWS's
-//! recording by the same code as the other conformance runs (`asl_compare`).
+//! The `with_services` corpus end to end, for the services Baton runs: SQS
+//! (`sqs:sendMessage`, `.waitForTaskToken`), EventBridge (`events:putEvents`) and
+//! activities. A real `baton serve`, real queues, buses and activities, and a boto3
+//! worker that answers each task the way the recorded test did (success with the
+//! message, failure with or without an error, heartbeats first, or no answer at all).
+//! Outcome and history are compared with AWS's recording by the same code as the other
+//! conformance runs (`asl_compare`).
 //!
 //! Queues: `<sqs_queue_url>` placeholders become a fresh queue's URL; recordings whose
 //! input names the queue by a literal label (`sqs_queue_url`) get a queue of that name,
-//! which SQS resolves from the bare name as from a URL.
+//! which SQS resolves from the bare name as from a URL. Activities: the recorder's
+//! `activity_arn` label becomes a fresh activity's ARN.
 
 #![allow(clippy::print_stdout)]
 
@@ -19,11 +21,24 @@ use crate::support::{Report, json_files, known_gaps, shared_dir};
 
 const ACCOUNT: &str = "111111111111";
 const REGION: &str = "us-east-1";
-const GAPS: &str = "asl_with_services_sqs_e2e_known_gaps.txt";
+const GAPS: &str = "asl_with_services_e2e_known_gaps.txt";
 
-/// What the recorded test's worker did with each message (keyed by the test's name).
+/// What the recorded test's worker did with each message or activity task (keyed by
+/// the test's name).
 fn worker_for(id: &str) -> &'static str {
-    if id.contains("test_sqs_wait_for_task_token__") || id.contains("call_chain") {
+    if id.starts_with("activities/") {
+        if id.contains("task_failure") {
+            "activity_fail"
+        } else if id.contains("no_worker_name") {
+            "activity_succeed_anonymous"
+        } else if id.contains("start_timeout") {
+            "activity_take_and_drop"
+        } else if id.contains("with_heartbeat") {
+            "activity_heartbeat_then_succeed"
+        } else {
+            "activity_succeed"
+        }
+    } else if id.contains("test_sqs_wait_for_task_token__") || id.contains("call_chain") {
         "succeed_with_message"
     } else if id.contains("no_error_field") {
         "fail_bare"
@@ -67,17 +82,44 @@ def worker(url, kind, stop):
                     time.sleep(0.2)
                 sfn.send_task_success(taskToken=token, output=m["Body"])
 
+def activity_worker(act, kind, stop):
+    while not stop.is_set():
+        kw = {"activityArn": act}
+        if kind != "activity_succeed_anonymous":
+            kw["workerName"] = "BASE_ID_ACTIVITY_CONSUMER"
+        task = sfn.get_activity_task(**kw)
+        token = task.get("taskToken")
+        if not token:
+            continue
+        if kind == "activity_fail":
+            sfn.send_task_failure(taskToken=token, error="Programmatic Error", cause=task["input"])
+        elif kind == "activity_take_and_drop":
+            pass
+        else:
+            if kind == "activity_heartbeat_then_succeed":
+                for _ in range(2):
+                    sfn.send_task_heartbeat(taskToken=token)
+                    time.sleep(0.2)
+            sfn.send_task_success(taskToken=token, output=task["input"])
+
 def run(job):
     i = job["index"]
     try:
         fresh = sqs.create_queue(QueueName="wsq-%d" % i)["QueueUrl"]
         literal = job["literal_queue"]
         url = sqs.create_queue(QueueName=literal)["QueueUrl"] if literal else fresh
+        act = sfn.create_activity(name="act-%d" % i)["activityArn"]
+        definition = job["definition"].replace("<<QUEUE_URL>>", fresh).replace('"activity_arn"', json.dumps(act))
         machine = sfn.create_state_machine(
-            name="ws-%d" % i, definition=job["definition"].replace("<<QUEUE_URL>>", fresh),
+            name="ws-%d" % i, definition=definition,
             roleArn="arn:aws:iam::111111111111:role/baton-conformance")["stateMachineArn"]
+        if "on_deleted" in job["id"]:
+            sfn.delete_activity(activityArn=act)
         stop = threading.Event()
-        t = threading.Thread(target=worker, args=(url, job["worker"], stop))
+        if job["worker"].startswith("activity_"):
+            t = threading.Thread(target=activity_worker, args=(act, job["worker"], stop))
+        else:
+            t = threading.Thread(target=worker, args=(url, job["worker"], stop))
         t.start()
         try:
             arn = sfn.start_execution(stateMachineArn=machine, name="run-1",
@@ -116,8 +158,15 @@ def run(job):
     except Exception as e:
         return {"index": i, "failure": repr(e)}
 
-# One at a time: cases that name their queue by a literal label share it.
-json.dump([run(job) for job in spec["jobs"]], open(OUT, "w"))
+# Cases that name their queue by a literal label share it, so they run one at a time
+# (in one thread); the others run side by side.
+from concurrent.futures import ThreadPoolExecutor
+shared = [j for j in spec["jobs"] if j["literal_queue"]]
+alone = [j for j in spec["jobs"] if not j["literal_queue"]]
+with ThreadPoolExecutor(8) as pool:
+    serial = pool.submit(lambda: [run(j) for j in shared])
+    results = list(pool.map(run, alone)) + serial.result()
+json.dump(sorted(results, key=lambda r: r["index"]), open(OUT, "w"))
 "#;
 
 fn substitute(text: &str) -> String {
@@ -142,7 +191,7 @@ fn observed(result: &Value) -> Result<Observed, String> {
 }
 
 #[test]
-fn asl_with_services_sqs_through_real_queues() {
+fn asl_with_services_through_real_queues_buses_and_activities() {
     let root = shared_dir().join("conformance/asl/with_services");
     let gaps = known_gaps(GAPS);
     let mut report = Report::default();
@@ -155,14 +204,17 @@ fn asl_with_services_sqs_through_real_queues() {
         };
         let definition = case.get("definition").cloned().unwrap_or(Value::Null);
         let definition_text = definition.to_string();
-        if !definition_text.contains(":states:::sqs:sendMessage") {
-            continue;
-        }
         let id = case
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_owned();
+        let runs_here = definition_text.contains(":states:::sqs:sendMessage")
+            || definition_text.contains(":states:::events:putEvents")
+            || id.starts_with("activities/");
+        if !runs_here {
+            continue;
+        }
         let input = case.get("input").cloned().unwrap_or(json!({}));
         let literal_queue = input
             .get("QueueUrl")
@@ -171,6 +223,7 @@ fn asl_with_services_sqs_through_real_queues() {
             .map(str::to_owned);
         jobs.push(json!({
             "index": jobs.len(),
+            "id": id,
             "definition": substitute(&definition_text),
             "input": substitute(&input.to_string()),
             "literal_queue": literal_queue,
@@ -178,9 +231,16 @@ fn asl_with_services_sqs_through_real_queues() {
         }));
         cases.push((id, case));
     }
-    assert!(!cases.is_empty(), "the corpus has SQS cases");
+    assert!(!cases.is_empty(), "the corpus has cases Baton runs");
 
-    let server = Server::start_with(&["--account", ACCOUNT, "--region", REGION]);
+    let server = Server::start_with(&[
+        "--account",
+        ACCOUNT,
+        "--region",
+        REGION,
+        "--activity-poll-seconds",
+        "1",
+    ]);
     let dir = tempfile::tempdir().expect("tempdir");
     let spec_path = dir.path().join("spec.json");
     let out_path = dir.path().join("results.json");
@@ -204,11 +264,11 @@ fn asl_with_services_sqs_through_real_queues() {
         let outcome = observed(result).and_then(|o| compare_case(case, &o));
         let group = id.split('/').next().unwrap_or("?");
         report.record(
-            &format!("with_services/{group} (sqs)"),
+            &format!("with_services/{group}"),
             &format!("with_services/{id}"),
             outcome,
             &gaps,
         );
     }
-    report.finish("ASL with_services SQS cases through baton serve and real queues");
+    report.finish("ASL with_services (SQS, EventBridge, activities) through baton serve");
 }
