@@ -156,6 +156,12 @@ impl Queues {
         Ok(name.to_owned())
     }
 
+    /// A queue's settings (`QueueDoesNotExist` when there is none): what an event
+    /// source mapping checks at creation (FIFO, visibility timeout).
+    pub async fn settings(&self, name: &str) -> Result<QueueSettings, SqsError> {
+        Ok(self.load(name).await?.1)
+    }
+
     async fn load(&self, name: &str) -> Result<(QueueRecord, QueueSettings), SqsError> {
         let record = self
             .store
