@@ -838,3 +838,64 @@ print(json.dumps(out))
     assert_eq!(v["updated"], json!([50, 3, "Updating"]));
     assert_eq!(v["pages"], json!([2, 1, false, 3]));
 }
+
+#[test]
+fn two_nodes_on_postgres_both_poll_and_each_message_is_handled_once() {
+    let Some(store) = crate::multi_node::fresh_postgres_store("esm_two_nodes") else {
+        return;
+    };
+    let a = Server::start_with(&["--store", &store, "--node-id", "esm-a"]);
+    let b = Server::start_with(&["--store", &store, "--node-id", "esm-b"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = dir.path().join("events.jsonl");
+    create_python(&a, &dir.path().join("code"), &record);
+    let url = create_queue(&a, "shared", "");
+    aws_json(
+        &a,
+        &[
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "pyfn",
+            "--event-source-arn",
+            &format!("{QUEUE_ARN_PREFIX}shared"),
+            "--batch-size",
+            "2",
+        ],
+    );
+    // Node B learns of the mapping from the database.
+    eventually(LIMIT, "node B to list the mapping", || {
+        let listed = aws_json(&b, &["lambda", "list-event-source-mappings"]);
+        (listed["EventSourceMappings"].as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+    const N: usize = 40;
+    for chunk in 0..N / 10 {
+        let entries: Vec<Value> = (0..10)
+            .map(|i| json!({"Id": format!("m{i}"), "MessageBody": format!("msg-{}", chunk * 10 + i)}))
+            .collect();
+        let via = if chunk % 2 == 0 { &a } else { &b };
+        let url = url.replace(&a.url, &via.url);
+        aws_json(
+            via,
+            &[
+                "sqs",
+                "send-message-batch",
+                "--queue-url",
+                &url,
+                "--entries",
+                &Value::Array(entries).to_string(),
+            ],
+        );
+    }
+    eventually(Duration::from_secs(90), "every message handled", || {
+        (bodies(&py_events(&record)).len() >= N).then_some(())
+    });
+    eventually(LIMIT, "the queue to empty", || {
+        (queue_counts(&a, &url) == (0, 0)).then_some(())
+    });
+    let seen = bodies(&py_events(&record));
+    for i in 0..N {
+        assert_eq!(count_of(&seen, &format!("msg-{i}")), 1, "msg-{i}: {seen:?}");
+    }
+    assert_eq!(seen.len(), N);
+}

@@ -390,7 +390,7 @@ mod tests {
             Some("{".into()),
             Some(r#"{"a":"b"}"#.into()),
         ] {
-            let e = check_filters(&[bad.clone()]).unwrap_err();
+            let e = check_filters(std::slice::from_ref(&bad)).unwrap_err();
             assert_eq!(
                 (e.code, e.message.as_str()),
                 (
