@@ -734,6 +734,7 @@ out = {{}}
 out["no_function"] = err(c, FunctionName="nope", EventSourceArn=Q + "q")
 out["no_queue"] = err(c, FunctionName="probe", EventSourceArn=Q + "missing")
 out["no_source"] = err(c, FunctionName="probe")
+out["rule_source"] = err(c, FunctionName="probe", EventSourceArn="arn:aws:events:us-east-1:123456789012:rule/r")
 out["big_batch"] = err(c, FunctionName="probe", EventSourceArn=Q + "q", BatchSize=11)
 out["huge_batch"] = err(c, FunctionName="probe", EventSourceArn=Q + "q", BatchSize=10001, MaximumBatchingWindowInSeconds=5)
 out["long_window"] = err(c, FunctionName="probe", EventSourceArn=Q + "q", MaximumBatchingWindowInSeconds=301)
@@ -784,6 +785,14 @@ print(json.dumps(out))
     );
     assert_eq!(v["no_source"][0], ipv);
     assert_eq!(
+        v["rule_source"],
+        json!([
+            ipv,
+            400,
+            "Unrecognized event source. Unsupported source arn : arn:aws:events:us-east-1:123456789012:rule/r"
+        ])
+    );
+    assert_eq!(
         v["big_batch"],
         json!([
             ipv,
@@ -813,7 +822,10 @@ print(json.dumps(out))
             "Queue visibility timeout: 1 seconds is less than Function timeout: 3 seconds"
         ])
     );
-    assert_eq!(v["fifo_window"][0], ipv);
+    assert_eq!(
+        v["fifo_window"],
+        json!([ipv, 400, "Batching window is not supported for FIFO queues"])
+    );
     let uuid = v["dup_uuid"].as_str().expect("uuid");
     assert_eq!(v["duplicate"][0], "ResourceConflictException");
     assert_eq!(v["duplicate"][1], 409);

@@ -117,8 +117,9 @@ impl EventSourceMappings {
             return Err(MappingError::invalid_parameter(sqs_error_message()));
         };
         if *service != "sqs" {
+            // Lambda's answer for a service it cannot map; Baton maps SQS queues only.
             return Err(MappingError::invalid_parameter(format!(
-                "Unsupported event source: {arn}. Baton maps Amazon SQS queues only."
+                "Unrecognized event source. Unsupported source arn : {arn}"
             )));
         }
         if *region != self.inner.config.region || *account != self.inner.config.account {

@@ -242,14 +242,11 @@ pub fn apply_changes(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         ));
     }
-    if fifo && batch_size > MAX_UNWINDOWED_BATCH {
-        return Err(MappingError::invalid_parameter(
-            "Batch size must not exceed 10 for FIFO queues.",
-        ));
-    }
+    // (With no window allowed on a FIFO queue, the rule above also keeps FIFO batches
+    // at 10 or fewer.)
     if fifo && window > 0 {
         return Err(MappingError::invalid_parameter(
-            "Batching window is not supported for FIFO queues.",
+            "Batching window is not supported for FIFO queues",
         ));
     }
     let filters = match &changes.filters {
