@@ -4,6 +4,11 @@
 //! function synchronously with the SQS event and deletes what succeeded. Messages of a
 //! failed invocation are left alone: they come back when their visibility timeout ends
 //! (and go to the queue's dead-letter queue once received `maxReceiveCount` times).
+//!
+//! Concurrency: a node runs one batch of a mapping at a time (FIFO groups of a batch
+//! one after another), so a mapping's concurrency is at most the number of nodes.
+//! `ScalingConfig.MaximumConcurrency` is stored and reported; with Lambda's minimum
+//! of 2 it never binds below that.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -207,11 +212,15 @@ async fn gather(
         if n > 0 {
             first_at.get_or_insert_with(Instant::now);
         }
-        size += got
-            .iter()
-            .map(|m| m.body.len() + m.message_attributes.len() * 1024 + 1024)
-            .sum::<usize>();
-        out.extend(got);
+        for m in got {
+            size += m.body.len() + m.message_attributes.len() * 1024 + 1024;
+            // A window longer than the queue's visibility timeout can see a message
+            // again: keep one record of it, with the newest receipt handle.
+            match out.iter_mut().find(|o| o.message_id == m.message_id) {
+                Some(o) => *o = m,
+                None => out.push(m),
+            }
+        }
         if window.is_zero() && n < want {
             return Ok(out);
         }
