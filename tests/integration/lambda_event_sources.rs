@@ -911,3 +911,64 @@ fn two_nodes_on_postgres_both_poll_and_each_message_is_handled_once() {
     }
     assert_eq!(seen.len(), N);
 }
+
+#[test]
+fn throttled_invocations_leave_the_messages_until_the_function_can_run() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    create_probe(&server, dir.path());
+    // Reserved concurrency 0: every invocation is throttled.
+    aws_json(
+        &server,
+        &[
+            "lambda",
+            "put-function-concurrency",
+            "--function-name",
+            "probe",
+            "--reserved-concurrent-executions",
+            "0",
+        ],
+    );
+    let url = create_queue(&server, "throttled", r#"{"VisibilityTimeout":"3"}"#);
+    aws_json(
+        &server,
+        &[
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "probe",
+            "--event-source-arn",
+            &format!("{QUEUE_ARN_PREFIX}throttled"),
+        ],
+    );
+    aws_json(
+        &server,
+        &[
+            "sqs",
+            "send-message",
+            "--queue-url",
+            &url,
+            "--message-body",
+            "patient",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(count_of(&bodies(&probe_events(&server)), "patient"), 0);
+    let (visible, hidden) = queue_counts(&server, &url);
+    assert_eq!(visible + hidden, 1, "the message waits in the queue");
+    aws_json(
+        &server,
+        &[
+            "lambda",
+            "delete-function-concurrency",
+            "--function-name",
+            "probe",
+        ],
+    );
+    eventually(LIMIT, "the message once the function may run", || {
+        (count_of(&bodies(&probe_events(&server)), "patient") == 1).then_some(())
+    });
+    eventually(LIMIT, "the queue to empty", || {
+        (queue_counts(&server, &url) == (0, 0)).then_some(())
+    });
+}
