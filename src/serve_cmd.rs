@@ -246,6 +246,11 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         },
         baton_runtime::queues::system_clock(),
     );
+    // SQS rule targets, rule dead-letter queues and `sqs:sendMessage` tasks send here.
+    let sender: std::sync::Arc<dyn baton_runtime::bridge::MessageSender> =
+        std::sync::Arc::new(queues.clone());
+    sfn.set_message_sender(sender.clone());
+    buses.set_message_sender(sender);
     let api = api.with_json_service(std::sync::Arc::new(baton_api::sqs::SqsService::new(
         queues.clone(),
     )));

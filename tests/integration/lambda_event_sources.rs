@@ -853,7 +853,7 @@ print(json.dumps(out))
 
 #[test]
 fn two_nodes_on_postgres_both_poll_and_each_message_is_handled_once() {
-    let Some(store) = crate::multi_node::fresh_postgres_store("esm_two_nodes") else {
+    let Some(store) = crate::server::fresh_postgres_store("esm_two_nodes") else {
         return;
     };
     let a = Server::start_with(&["--store", &store, "--node-id", "esm-a"]);
