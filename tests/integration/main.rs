@@ -17,6 +17,7 @@ mod functions_api;
 mod functions_invoke;
 mod functions_support;
 mod jsonata_suite;
+mod lambda_event_sources;
 mod lambda_wiring_e2e;
 mod multi_node;
 mod server;

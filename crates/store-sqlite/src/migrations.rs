@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "3000_functions",
         include_str!("../migrations/3000_functions.sql"),
     ),
+    (
+        "3100_event_source_mappings",
+        include_str!("../migrations/3100_event_source_mappings.sql"),
+    ),
     ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];
 

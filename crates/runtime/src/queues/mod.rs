@@ -156,6 +156,12 @@ impl Queues {
         Ok(name.to_owned())
     }
 
+    /// A queue's settings (`QueueDoesNotExist` when there is none): what an event
+    /// source mapping checks at creation (FIFO, visibility timeout).
+    pub async fn settings(&self, name: &str) -> Result<QueueSettings, SqsError> {
+        Ok(self.load(name).await?.1)
+    }
+
     /// The queue an ARN (`arn:aws:sqs:<region>:<account>:<name>`) or a URL names, as
     /// other services (rule targets, dead-letter configs, Task parameters) refer to it.
     pub fn name_from_reference(&self, queue: &str) -> Result<String, SqsError> {
