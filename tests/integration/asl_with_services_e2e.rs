@@ -176,20 +176,6 @@ fn substitute(text: &str) -> String {
         .replace("<test_aws_account_id>", ACCOUNT)
 }
 
-fn observed(result: &Value) -> Result<Observed, String> {
-    if let Some(f) = result.get("failure").and_then(Value::as_str) {
-        return Err(format!("could not run: {f}"));
-    }
-    let text = |k: &str| result.get(k).and_then(Value::as_str).map(str::to_owned);
-    Ok(Observed {
-        status: text("status").unwrap_or_default(),
-        output: text("output").map(|o| serde_json::from_str(&o).unwrap_or(Value::String(o))),
-        error: text("error"),
-        cause: text("cause"),
-        history: result.get("history").and_then(Value::as_array).cloned(),
-    })
-}
-
 #[test]
 fn asl_with_services_through_real_queues_buses_and_activities() {
     let root = shared_dir().join("conformance/asl/with_services");
@@ -261,7 +247,7 @@ fn asl_with_services_through_real_queues_buses_and_activities() {
             .expect("results json");
     assert_eq!(results.len(), cases.len(), "one result per case");
     for ((id, case), result) in cases.iter().zip(&results) {
-        let outcome = observed(result).and_then(|o| compare_case(case, &o));
+        let outcome = Observed::from_driver(result).and_then(|o| compare_case(case, &o));
         let group = id.split('/').next().unwrap_or("?");
         report.record(
             &format!("with_services/{group}"),

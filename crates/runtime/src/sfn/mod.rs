@@ -38,6 +38,7 @@ mod integrations;
 mod lambda_tests;
 mod machines;
 mod queries;
+mod sdk_metadata;
 mod sqs_task;
 mod starter;
 mod status_events;

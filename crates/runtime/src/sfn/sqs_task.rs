@@ -106,35 +106,8 @@ fn response_body(r: &SendResult) -> Map<String, Value> {
 /// What the Task receives: the response fields and the SDK's view of the HTTP exchange.
 fn task_output(r: &SendResult, request_id: &str, now_ms: i64) -> Value {
     let mut out = response_body(r);
-    let length = Value::Object(out.clone()).to_string().len().to_string();
-    let date = chrono::DateTime::from_timestamp_millis(now_ms)
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    out.insert(
-        "SdkHttpMetadata".into(),
-        json!({
-            "AllHttpHeaders": {
-                "x-amzn-RequestId": [request_id],
-                "connection": ["keep-alive"],
-                "Content-Length": [length],
-                "Date": [date],
-                "Content-Type": ["application/x-amz-json-1.0"],
-            },
-            "HttpHeaders": {
-                "connection": "keep-alive",
-                "Content-Length": length,
-                "Content-Type": "application/x-amz-json-1.0",
-                "Date": date,
-                "x-amzn-RequestId": request_id,
-            },
-            "HttpStatusCode": 200,
-        }),
-    );
-    out.insert(
-        "SdkResponseMetadata".into(),
-        json!({"RequestId": request_id}),
-    );
+    let body = Value::Object(out.clone()).to_string();
+    super::sdk_metadata::add(&mut out, &body, request_id, now_ms);
     Value::Object(out)
 }
 
