@@ -93,6 +93,7 @@ struct Stores {
     events: std::sync::Arc<dyn baton_store::events::EventsStore>,
     functions: std::sync::Arc<dyn baton_store::functions::FunctionStore>,
     queues: std::sync::Arc<dyn baton_store::queues::QueueStore>,
+    event_sources: std::sync::Arc<dyn baton_store::event_sources::EventSourceMappingStore>,
     /// Only this process uses the store (SQLite): leases of a crashed earlier run are
     /// released at start instead of waiting for them to expire.
     single_node: bool,
@@ -118,6 +119,7 @@ async fn open_stores(args: &ServeArgs) -> Result<Stores> {
                 sfn: std::sync::Arc::new(db.clone()),
                 events: std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
                 queues: std::sync::Arc::new(db.clone()),
+                event_sources: std::sync::Arc::new(db.clone()),
                 functions: std::sync::Arc::new(db),
                 single_node: true,
                 node_id: args.node_id.clone().unwrap_or_else(|| "local".to_owned()),
@@ -136,6 +138,7 @@ async fn open_stores(args: &ServeArgs) -> Result<Stores> {
                     db.clone(),
                 )),
                 queues: std::sync::Arc::new(db.clone()),
+                event_sources: std::sync::Arc::new(db.clone()),
                 functions: std::sync::Arc::new(db),
                 single_node: false,
                 node_id: args.node_id.clone().unwrap_or_else(default_node_id),
@@ -244,7 +247,14 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         },
         baton_runtime::queues::system_clock(),
     );
-    let api = api.with_json_service(std::sync::Arc::new(baton_api::sqs::SqsService::new(queues)));
+    // SQS rule targets, rule dead-letter queues and `sqs:sendMessage` tasks send here.
+    let sender: std::sync::Arc<dyn baton_runtime::bridge::MessageSender> =
+        std::sync::Arc::new(queues.clone());
+    sfn.set_message_sender(sender.clone());
+    buses.set_message_sender(sender);
+    let api = api.with_json_service(std::sync::Arc::new(baton_api::sqs::SqsService::new(
+        queues.clone(),
+    )));
     // ── end SQS ──────────────────────────────────────────────────────────────────
 
     // ---- Functions (Lambda) ----
@@ -275,8 +285,28 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     let invoker: std::sync::Arc<dyn baton_runtime::bridge::FunctionInvoker> =
         std::sync::Arc::new(functions.clone());
     sfn.set_function_invoker(invoker.clone());
-    buses.set_function_invoker(invoker);
+    buses.set_function_invoker(invoker.clone());
     // ---- end Functions ----
+
+    // ── Event source mappings (SQS → Lambda) ─────────────────────────────────────
+    // Every node polls every enabled mapping: a receive gives each message to one
+    // consumer, so nodes sharing PostgreSQL split a queue's batches between them.
+    let event_sources = baton_runtime::event_sources::EventSourceMappings::new(
+        stores.event_sources.clone(),
+        queues,
+        invoker,
+        baton_runtime::event_sources::EventSourcesConfig {
+            region: args.region.clone(),
+            account: args.account.clone(),
+            reconcile_interval: std::time::Duration::from_secs(1),
+        },
+        baton_runtime::queues::system_clock(),
+    );
+    let api = api.with_routes(baton_api::lambda::event_sources::routes(
+        functions.clone(),
+        event_sources.clone(),
+    ));
+    // ── end event source mappings ────────────────────────────────────────────────
 
     // ── Background work (every bridge is connected now) ──────────────────────────
     sfn.start()
@@ -289,6 +319,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         .start_workers(stores.single_node)
         .await
         .map_err(|e| anyhow::anyhow!("starting the event bus workers: {e}"))?;
+    event_sources.start();
     let mut deployed = Vec::new();
     for file in &args.deploy {
         let arn = deploy_state_machine(&sfn, file).await?;

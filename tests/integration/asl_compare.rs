@@ -19,6 +19,25 @@ pub struct Observed {
     pub history: Option<Vec<Value>>,
 }
 
+impl Observed {
+    /// What an end-to-end driver script reported for one execution: DescribeExecution's
+    /// `status`/`output`/`error`/`cause` and the history, or `failure` when it could not
+    /// run the case at all.
+    pub fn from_driver(result: &Value) -> Result<Observed, String> {
+        if let Some(f) = result.get("failure").and_then(Value::as_str) {
+            return Err(format!("could not run: {f}"));
+        }
+        let text = |k: &str| result.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(Observed {
+            status: text("status").unwrap_or_default(),
+            output: text("output").map(|o| serde_json::from_str(&o).unwrap_or(Value::String(o))),
+            error: text("error"),
+            cause: text("cause"),
+            history: result.get("history").and_then(Value::as_array).cloned(),
+        })
+    }
+}
+
 /// Compares `observed` with the case's `expected`; `Err` says where they differ.
 pub fn compare_case(case: &Value, observed: &Observed) -> Result<(), String> {
     let expected = case.get("expected").ok_or("case has no expectation")?;

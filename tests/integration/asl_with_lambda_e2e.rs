@@ -222,20 +222,6 @@ with ThreadPoolExecutor(8) as pool:
 json.dump(results, open(OUT, "w"))
 "#;
 
-fn observed(result: &Value) -> Result<Observed, String> {
-    if let Some(f) = result.get("failure").and_then(Value::as_str) {
-        return Err(format!("could not run: {f}"));
-    }
-    let text = |k: &str| result.get(k).and_then(Value::as_str).map(str::to_owned);
-    Ok(Observed {
-        status: text("status").unwrap_or_default(),
-        output: text("output").map(|o| serde_json::from_str(&o).unwrap_or(Value::String(o))),
-        error: text("error"),
-        cause: text("cause"),
-        history: result.get("history").and_then(Value::as_array).cloned(),
-    })
-}
-
 #[test]
 fn asl_with_lambda_through_real_functions() {
     let root = shared_dir().join("conformance/asl/with_lambda");
@@ -318,7 +304,7 @@ fn asl_with_lambda_through_real_functions() {
             .expect("results json");
     assert_eq!(results.len(), jobs.len(), "one result per case");
     for (job, result) in jobs.iter().zip(&results) {
-        let outcome = observed(result).and_then(|o| compare_case(&job.case, &o));
+        let outcome = Observed::from_driver(result).and_then(|o| compare_case(&job.case, &o));
         let group = job.id.split('/').next().unwrap_or("?");
         report.record(
             &format!("with_lambda/{group}"),

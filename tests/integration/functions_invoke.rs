@@ -780,7 +780,7 @@ fn create_starts_recorder(server: &Server, code: &std::path::Path, record: &std:
 /// later (not after the old sixteen-minute lease).
 #[test]
 fn multi_node_event_invocations_renew_their_lease_and_move_when_a_node_dies() {
-    let Some(store) = crate::multi_node::fresh_postgres_store("fn_async_leases") else {
+    let Some(store) = crate::server::fresh_postgres_store("fn_async_leases") else {
         return;
     };
     let node = |name: &str| {

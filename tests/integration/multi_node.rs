@@ -9,33 +9,12 @@
 
 use std::time::Duration;
 
-use crate::server::Server;
+use crate::server::{Server, fresh_postgres_store};
 use crate::sfn_support::run_boto3;
 
 /// Executions started directly, and events whose rule starts one each.
 const EXECUTIONS: usize = 40;
 const EVENTS: usize = 10;
-
-/// A `--store` URL on a fresh schema, or `None` (after saying why) without PostgreSQL.
-pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var("BATON_TEST_POSTGRES_URL") else {
-        eprintln!("skipped {test}: BATON_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() % 1_000_000_000)
-        .unwrap_or(0);
-    let schema = format!("{test}_{}_{nanos}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
-    let store = runtime
-        .block_on(baton_store_postgres::create_schema(&url, &schema))
-        .unwrap_or_else(|e| panic!("creating schema {schema}: {e}"));
-    Some(store)
-}
 
 fn node(store: &str, name: &str) -> Server {
     Server::start_with(&["--store", store, "--node-id", name, "--lease-seconds", "2"])
@@ -175,6 +154,73 @@ for arn in arns:
     for t in ("ActivityScheduled", "ActivityStarted", "ActivitySucceeded"):
         assert types.count(t) == 3, (t, types)
     assert types.count("ExecutionSucceeded") == 1, types
+"#,
+        b_port = b.port()
+    );
+    run_boto3(&a, &script);
+}
+
+/// Rules, targets and archives created through one node take effect on the other (the
+/// catalog is re-read from the store), and a replay that both nodes' workers see delivers
+/// each archived event once: the replay's cursor advances by compare-and-set.
+#[test]
+fn multi_node_catalog_changes_reach_every_node_and_replays_deliver_once() {
+    let Some(store) = fresh_postgres_store("multi_node_catalog") else {
+        return;
+    };
+    let a = node(&store, "node-a");
+    let b = node(&store, "node-b");
+    let script = format!(
+        r#"
+import datetime
+B = "http://127.0.0.1:{b_port}"
+ev_a = boto3.client("events", endpoint_url=ENDPOINT)
+ev_b = boto3.client("events", endpoint_url=B)
+sqs = boto3.client("sqs", endpoint_url=ENDPOINT)
+def drain(url, expect, timeout=30):
+    out, end = [], time.time() + timeout
+    while time.time() < end and len(out) < expect:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in got.get("Messages", []):
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+# Everything is created through node A, after node B started.
+url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+ev_a.create_archive(ArchiveName="all", EventSourceArn="arn:aws:events:us-east-1:123456789012:event-bus/default")
+ev_a.put_rule(Name="r", EventPattern=json.dumps({{"source": ["app"]}}))
+ev_a.put_targets(Rule="r", Targets=[{{"Id": "q", "Arn": qarn}}])
+time.sleep(2.5)
+# Events put through node B match the rule and are archived.
+N = 30
+ids = set()
+for i in range(N):
+    r = ev_b.put_events(Entries=[{{"Source": "app", "DetailType": "t", "Detail": json.dumps({{"i": i}})}}])
+    ids.add(r["Entries"][0]["EventId"])
+first = drain(url, N)
+assert len(first) == N and {{e["id"] for e in first}} == ids, len(first)
+time.sleep(1.1)
+end = datetime.datetime.now(datetime.timezone.utc)
+ev_b.start_replay(ReplayName="again", EventSourceArn="arn:aws:events:us-east-1:123456789012:archive/all",
+                  EventStartTime=start, EventEndTime=end,
+                  Destination={{"Arn": "arn:aws:events:us-east-1:123456789012:event-bus/default"}})
+for _ in range(600):
+    if ev_a.describe_replay(ReplayName="again")["State"] == "COMPLETED":
+        break
+    time.sleep(0.05)
+assert ev_a.describe_replay(ReplayName="again")["State"] == "COMPLETED"
+replayed = drain(url, N)
+assert len(replayed) == N, len(replayed)
+assert {{e["id"] for e in replayed}} == ids
+assert all(e["replay-name"] == "again" for e in replayed)
+assert drain(url, 1, timeout=3) == [], "each archived event is replayed once"
+# Disabling through node B stops matching on node A.
+ev_b.disable_rule(Name="r")
+time.sleep(2.5)
+ev_a.put_events(Entries=[{{"Source": "app", "DetailType": "t", "Detail": "{{}}"}}])
+assert drain(url, 1, timeout=3) == []
 "#,
         b_port = b.port()
     );

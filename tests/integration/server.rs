@@ -8,6 +8,42 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
+/// A `--store` URL on a fresh PostgreSQL schema when the suites are asked to run on
+/// PostgreSQL (`BATON_TEST_SERVER_STORE=postgres`).
+fn postgres_store_for_servers() -> Option<String> {
+    if std::env::var("BATON_TEST_SERVER_STORE").ok()?.as_str() != "postgres" {
+        return None;
+    }
+    let Some(store) = fresh_postgres_store("e2e") else {
+        panic!("BATON_TEST_SERVER_STORE=postgres needs BATON_TEST_POSTGRES_URL");
+    };
+    Some(store)
+}
+
+/// A `--store` URL on a fresh schema, or `None` (after saying why) without PostgreSQL.
+#[allow(clippy::print_stderr)] // The reason a test passes vacuously belongs in its output.
+pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Ok(url) = std::env::var("BATON_TEST_POSTGRES_URL") else {
+        eprintln!("skipped {test}: BATON_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let schema = format!("{test}_{}_{nanos}_{seq}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    let store = runtime
+        .block_on(baton_store_postgres::create_schema(&url, &schema))
+        .unwrap_or_else(|e| panic!("creating schema {schema}: {e}"));
+    Some(store)
+}
+
 /// A running `baton serve` on a free loopback port with its own data directory.
 pub struct Server {
     child: Option<Child>,
@@ -25,13 +61,26 @@ impl Server {
         Server::start_with(&[])
     }
 
+    /// With `BATON_TEST_SERVER_STORE=postgres` (and `BATON_TEST_POSTGRES_URL`), a server
+    /// not given a `--store` runs on a fresh PostgreSQL schema instead of SQLite, so the
+    /// same end-to-end suites check both backends. It is then one node among possible
+    /// peers: leases are short so a restart after `kill -9` takes its work back quickly.
     pub fn start_with(extra_args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut extra_args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+        if !extra_args.iter().any(|a| a == "--store")
+            && let Some(store) = postgres_store_for_servers()
+        {
+            extra_args.extend(["--store".into(), store]);
+            if !extra_args.iter().any(|a| a == "--lease-seconds") {
+                extra_args.extend(["--lease-seconds".into(), "2".into()]);
+            }
+        }
         let mut s = Server {
             child: None,
             url: String::new(),
             data_dir: tmp.path().to_path_buf(),
-            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             _tmp: Some(tmp),
         };
         s.spawn(0);

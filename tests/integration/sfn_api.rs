@@ -259,10 +259,12 @@ page = c.list_activities(maxResults=1)
 assert len(page["activities"]) == 1 and "nextToken" in page
 assert [x["name"] for x in c.list_activities(nextToken=page["nextToken"])["activities"]] == ["work"]
 
+sqs = boto3.client("sqs", endpoint_url=ENDPOINT)
+queue = sqs.create_queue(QueueName="callbacks")["QueueUrl"]
 flow = machine("flow", {"StartAt": "Act", "States": {
     "Act": {"Type": "Task", "Resource": act, "HeartbeatSeconds": 30, "TimeoutSeconds": 60, "Next": "Cb"},
     "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-           "Parameters": {"QueueUrl": "https://sqs.example/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+           "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
            "End": True}}})
 e = c.start_execution(stateMachineArn=flow, input='{"job": 7}')["executionArn"]
 # A worker polling in another thread gets the task as soon as it is scheduled.
@@ -282,15 +284,12 @@ code, msg, _ = err(c.send_task_success, taskToken="not-a-token", output="{}")
 assert (code, msg) == ("InvalidToken", "Invalid Token: 'Invalid token'"), (code, msg)
 assert err(c.send_task_failure, taskToken="nope")[0] == "InvalidToken"
 
-# The callback task's token is visible in its scheduled parameters.
-token = None
-for _ in range(100):
-    for ev in history(e):
-        if ev["type"] == "TaskScheduled":
-            token = json.loads(ev["taskScheduledEventDetails"]["parameters"])["MessageBody"]["token"]
-    if token:
-        break
-    time.sleep(0.05)
+# The callback task's token arrives in the message it sent, as a worker would read it,
+# and is the one in its scheduled parameters.
+got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10)["Messages"]
+token = json.loads(got[0]["Body"])["token"]
+scheduled = [ev for ev in history(e) if ev["type"] == "TaskScheduled"][0]
+assert json.loads(scheduled["taskScheduledEventDetails"]["parameters"])["MessageBody"]["token"] == token
 assert err(c.send_task_success, taskToken=token, output="{not json")[0] == "InvalidOutput"
 c.send_task_failure(taskToken=token, error="Rejected", cause="by the test")
 d = wait_done(e)
@@ -300,7 +299,9 @@ assert types[:6] == ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"
                      "ActivitySucceeded", "TaskStateExited"], types
 started = [x for x in history(e) if x["type"] == "ActivityStarted"][0]
 assert started["activityStartedEventDetails"]["workerName"] == "w-1"
-assert types[-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"], types
+assert types[-4:] == ["TaskStarted", "TaskSubmitted", "TaskFailed", "ExecutionFailed"], types
+submitted = [x for x in history(e) if x["type"] == "TaskSubmitted"][0]["taskSubmittedEventDetails"]
+assert json.loads(submitted["output"])["MessageId"] == got[0]["MessageId"], submitted
 
 # Nothing queued: the poll ends empty (boto3 gets no token).
 assert c.get_activity_task(activityArn=act).get("taskToken") is None

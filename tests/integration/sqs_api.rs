@@ -581,7 +581,7 @@ out["ids"] = sorted(ids)
 /// the same message, and a long poll on one node sees a send through the other.
 #[test]
 fn sqs_two_nodes_on_postgres_share_a_queue() {
-    let Some(store) = crate::multi_node::fresh_postgres_store("sqs_two_nodes") else {
+    let Some(store) = crate::server::fresh_postgres_store("sqs_two_nodes") else {
         return;
     };
     let a = Server::start_with(&["--store", &store, "--node-id", "sqs-a"]);

@@ -138,6 +138,7 @@ pub fn is_placeholder(s: &str) -> bool {
         "entered-time",
         "RandomNumberGenerated",
         "map_run_arn",
+        "activity_arn",
         "executionSucceededEventDetails.output",
     ];
     if WORDS.contains(&s) {

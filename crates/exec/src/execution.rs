@@ -91,6 +91,13 @@ impl Failure {
     /// The `{"Error": …, "Cause": …}` object a Catch passes on.
     pub fn to_error_output(&self) -> Value {
         let mut m = Map::new();
+        // A failure reported with neither (SendTaskFailure without `error` or `cause`)
+        // reaches the catcher as two nulls, as AWS's recording shows.
+        if self.error.is_none() && self.cause.is_none() {
+            m.insert("Error".into(), Value::Null);
+            m.insert("Cause".into(), Value::Null);
+            return Value::Object(m);
+        }
         if let Some(e) = &self.error {
             m.insert("Error".into(), Value::String(e.clone()));
         }

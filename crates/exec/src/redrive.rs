@@ -60,6 +60,7 @@ pub fn redrive(
         work: VecDeque::new(),
         test: None,
         entered: 0,
+        heartbeat_failure: false,
     };
     let redriven = run.record(
         true,

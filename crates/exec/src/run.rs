@@ -68,6 +68,7 @@ pub(crate) fn apply_with<'a>(
         work: VecDeque::new(),
         test,
         entered: 0,
+        heartbeat_failure: false,
     };
     run.handle(input);
     run.drain();
@@ -93,6 +94,7 @@ pub(crate) fn run_frame<'a>(
         work: VecDeque::from([Work::Step(frame)]),
         test: Some(test),
         entered: 0,
+        heartbeat_failure: false,
     };
     run.drain();
     run.effects
@@ -118,6 +120,10 @@ pub(crate) struct Run<'a> {
     pub test: Option<&'a mut TestHooks>,
     /// States entered during this `apply` (the runaway-loop guard).
     pub entered: u64,
+    /// Set while the failure being handled is a missed heartbeat: AWS records it as
+    /// `States.Timeout`, and a retrier or catcher naming `States.HeartbeatTimeout`
+    /// matches it too.
+    pub heartbeat_failure: bool,
 }
 
 /// Whether an evaluation needs the context object built.
@@ -533,13 +539,10 @@ impl<'a> Run<'a> {
         };
         let wait = wait.clone();
         self.cancel_task(&wait);
-        let error = if heartbeat {
-            STATES_HEARTBEAT_TIMEOUT
-        } else {
-            STATES_TIMEOUT
-        };
+        // AWS records a missed heartbeat as `States.Timeout` (its recordings of
+        // `HeartbeatSeconds` expiring); only Retry and Catch see `States.HeartbeatTimeout`.
         let failure = Failure {
-            error: Some(error.to_owned()),
+            error: Some(STATES_TIMEOUT.to_owned()),
             cause: None,
         };
         let details = match &wait.kind {
@@ -558,7 +561,9 @@ impl<'a> Run<'a> {
             },
         };
         self.record_in(fid, details);
+        self.heartbeat_failure = heartbeat;
         self.state_failed(fid, active, failure);
+        self.heartbeat_failure = false;
     }
 
     fn timer_fired(&mut self, timer_id: u64) {
@@ -736,8 +741,12 @@ impl<'a> Run<'a> {
             self.fail_execution_from(fid, failure);
             return;
         }
+        let heartbeat = std::mem::take(&mut self.heartbeat_failure);
+        let named = |equals: &baton_asl::error_name::ErrorMatcher| {
+            equals.matches(&error) || (heartbeat && equals.matches(STATES_HEARTBEAT_TIMEOUT))
+        };
         for (i, retrier) in state.retry.iter().enumerate() {
-            if !retrier.error_equals.matches(&error) {
+            if !named(&retrier.error_equals) {
                 continue;
             }
             // TestState: the request says how often this retrier has retried already.
@@ -764,10 +773,7 @@ impl<'a> Run<'a> {
         for details in give_up {
             self.record_in(fid, details.clone());
         }
-        let caught = state
-            .catch
-            .iter()
-            .position(|c| c.error_equals.matches(&error));
+        let caught = state.catch.iter().position(|c| named(&c.error_equals));
         if let (Some(index), Some(t)) = (caught, self.test.as_deref_mut()) {
             t.caught(index, &failure); // TestState
         }

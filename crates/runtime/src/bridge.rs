@@ -109,3 +109,19 @@ pub struct InvokeOptions {
     /// `ClientContext`: base64 JSON handed to the function as is.
     pub client_context: Option<String>,
 }
+
+/// Sends messages to SQS queues. Implemented by the queues runtime; the buses call it
+/// for SQS targets and dead-letter queues, Step Functions for `sqs:sendMessage`.
+#[async_trait]
+pub trait MessageSender: Send + Sync + 'static {
+    /// Sends one message to `queue` (a queue URL or ARN of this server's account).
+    ///
+    /// # Contract
+    /// `Ok` means the message is stored (durable) and visible to receives once its delay
+    /// ends. `Err` is SendMessage's own error for the same request, with SQS's names.
+    async fn send_message(
+        &self,
+        queue: &str,
+        message: crate::queues::messages::SendRequest,
+    ) -> Result<crate::queues::messages::SendResult, crate::queues::SqsError>;
+}

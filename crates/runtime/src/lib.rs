@@ -8,6 +8,7 @@
 pub mod bridge;
 pub mod bus;
 pub mod entropy;
+pub mod event_sources;
 pub mod lambda;
 pub mod local;
 pub mod mock;

@@ -1017,6 +1017,7 @@ mod tests {
                 maximum_retry_attempts: 185,
                 maximum_event_age_in_seconds: 86_400,
                 dead_letter_arn: None,
+                message_group_id: None,
                 hops: 0,
                 attempts: 0,
                 due_ms: i,

@@ -6,6 +6,7 @@
 //! trait implementations live in their own module, mirroring the SQLite store.
 
 mod db;
+mod event_sources;
 pub mod events;
 mod functions;
 mod migrations;

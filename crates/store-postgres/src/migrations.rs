@@ -6,7 +6,7 @@ use deadpool_postgres::Object;
 
 /// Every migration, in the order it applies. Same name ranges as the SQLite store
 /// (`0xxx` core, `1xxx` Step Functions, `2xxx` event buses, `3xxx` functions, `4xxx` queues).
-const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0000_schema_migrations",
         include_str!("../migrations/0000_schema_migrations.sql"),
@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "3001_function_async_claim_owner",
         include_str!("../migrations/3001_function_async_claim_owner.sql"),
+    ),
+    (
+        "3100_event_source_mappings",
+        include_str!("../migrations/3100_event_source_mappings.sql"),
     ),
     ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];

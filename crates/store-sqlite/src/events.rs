@@ -1084,6 +1084,7 @@ mod tests {
                 maximum_retry_attempts: 185,
                 maximum_event_age_in_seconds: 86_400,
                 dead_letter_arn: None,
+                message_group_id: None,
                 hops: 0,
                 attempts: 0,
                 due_ms: i,

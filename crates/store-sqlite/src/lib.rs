@@ -4,6 +4,7 @@
 //! each area's tables and trait implementations live in their own module.
 
 mod db;
+mod event_sources;
 mod functions;
 mod migrations;
 mod queues;

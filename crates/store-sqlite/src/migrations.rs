@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "3001_function_async_claim_owner",
         include_str!("../migrations/3001_function_async_claim_owner.sql"),
     ),
+    (
+        "3100_event_source_mappings",
+        include_str!("../migrations/3100_event_source_mappings.sql"),
+    ),
     ("4000_queues", include_str!("../migrations/4000_queues.sql")),
 ];
 

@@ -160,6 +160,10 @@ pub struct DeliveryRecord {
     pub maximum_event_age_in_seconds: u32,
     /// Target-level dead-letter destination.
     pub dead_letter_arn: Option<String>,
+    /// `SqsParameters.MessageGroupId` of an SQS FIFO queue target. (Absent in rows
+    /// written before SQS targets existed.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_group_id: Option<String>,
     /// How many buses the event passed through before this one (bus-to-bus forwarding).
     pub hops: u8,
     /// Failed attempts so far.

@@ -68,6 +68,7 @@ fn delivery(id: &str, due_ms: Millis) -> DeliveryRecord {
         maximum_retry_attempts: 185,
         maximum_event_age_in_seconds: 86_400,
         dead_letter_arn: None,
+        message_group_id: None,
         hops: 0,
         attempts: 0,
         due_ms,

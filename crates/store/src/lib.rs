@@ -8,6 +8,8 @@
 //! Architecture Invariant: the runtime sees only these traits; no SQL leaves a backend.
 
 pub mod error;
+pub mod event_sources;
+pub mod event_sources_conformance;
 pub mod functions;
 pub mod functions_conformance;
 pub mod queues;

@@ -7,6 +7,7 @@
 //! header and a `{"Type": "User", "message": …}` body, with the status each error has
 //! in the service model (404 not found, 409 conflict, 429 throttled, …).
 
+pub mod event_sources;
 pub mod shapes;
 
 use axum::Router;

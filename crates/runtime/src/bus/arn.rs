@@ -8,7 +8,7 @@ pub struct Arns {
     account: String,
 }
 
-/// What kind of resource a target ARN names. New target kinds (Lambda, SQS) join here.
+/// What kind of resource a target ARN names. New target kinds join here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     StateMachine,
@@ -16,6 +16,8 @@ pub enum TargetKind {
     EventBus(String),
     /// An API destination of this region and account, by name.
     ApiDestination(String),
+    /// An SQS queue (the target ARN names it).
+    Queue,
     /// A service Baton does not invoke (yet): its ARN service part.
     Unsupported(String),
 }
@@ -121,6 +123,9 @@ impl Arns {
         if service == "states" && arn.split(':').nth(5) == Some("stateMachine") {
             return TargetKind::StateMachine;
         }
+        if service == "sqs" {
+            return TargetKind::Queue;
+        }
         if let Some(resource) = self.own_resource(arn) {
             if let Some(bus) = resource.strip_prefix("event-bus/") {
                 return TargetKind::EventBus(bus.to_owned());
@@ -168,7 +173,7 @@ mod tests {
         );
         assert_eq!(
             a.target_kind("arn:aws:sqs:us-east-1:123456789012:q"),
-            TargetKind::Unsupported("sqs".into())
+            TargetKind::Queue
         );
     }
 }

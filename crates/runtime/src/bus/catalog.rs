@@ -12,6 +12,7 @@ use baton_store::events::{
     ApiDestinationRecord, ArchiveRecord, BusRecord, ConnectionRecord, EventsStore, RuleRecord,
     TargetInput, TargetRecord,
 };
+use serde_json::Value;
 
 use super::arn::{Arns, TargetKind};
 use super::error::BusError;
@@ -64,6 +65,19 @@ impl TargetEntry {
         }
         .map_err(|e| BusError::validation(e.message))?;
         let kind = arns.target_kind(&record.arn);
+        if matches!(kind, TargetKind::Queue) && record.arn.ends_with(".fifo") {
+            let group = record
+                .other_parameters
+                .get("SqsParameters")
+                .and_then(|p| p.get("MessageGroupId"))
+                .and_then(Value::as_str);
+            if group.is_none_or(str::is_empty) {
+                return Err(BusError::validation(format!(
+                    "Parameter(s) SqsParameters must be specified for target: {}.",
+                    record.id
+                )));
+            }
+        }
         Ok(TargetEntry {
             record,
             transform,
@@ -197,6 +211,34 @@ impl Catalog {
 
     pub fn bus(&self, name: &str) -> Option<&Arc<BusEntry>> {
         self.buses.get(name)
+    }
+
+    /// Whether two snapshots hold the same stored records (what a reload from the store
+    /// would change); compiled matchers follow from the records.
+    pub fn same_records(&self, other: &Catalog) -> bool {
+        // Target order differs between a store read and local edits; ids are unique.
+        fn targets_by_id(r: &RuleEntry) -> BTreeMap<&str, &TargetRecord> {
+            r.targets
+                .iter()
+                .map(|t| (t.record.id.as_str(), &t.record))
+                .collect()
+        }
+        fn bus_eq(a: &BusEntry, b: &BusEntry) -> bool {
+            a.record == b.record
+                && a.archives == b.archives
+                && a.rules.len() == b.rules.len()
+                && a.rules.iter().zip(&b.rules).all(|((na, ra), (nb, rb))| {
+                    na == nb && ra.record == rb.record && targets_by_id(ra) == targets_by_id(rb)
+                })
+        }
+        self.connections == other.connections
+            && self.api_destinations == other.api_destinations
+            && self.buses.len() == other.buses.len()
+            && self
+                .buses
+                .iter()
+                .zip(&other.buses)
+                .all(|((na, a), (nb, b))| na == nb && bus_eq(a, b))
     }
 
     pub fn rule(&self, bus: &str, name: &str) -> Option<&RuleEntry> {

@@ -25,6 +25,7 @@ use super::arn::TargetKind;
 use super::error::BusError;
 use super::ingest::{Arrival, plan_arrival};
 use super::{EventBuses, derived_uuid};
+use crate::queues::{MessageAttribute, SendRequest};
 
 /// Deliveries claimed per store call.
 const CLAIM_BATCH: usize = 256;
@@ -218,6 +219,12 @@ impl EventBuses {
         if dead_letter.is_none() {
             tracing::info!(delivery = %d.id, code = %failure.code, message = %failure.message, "event dropped after failed delivery");
         }
+        // Sent before the delivery is finished: a crash in between sends it again
+        // (at-least-once, like every delivery), never loses it.
+        let dead_letter = match dead_letter {
+            Some(letter) if self.send_dead_letter(&letter).await => None,
+            other => other,
+        };
         self.inner
             .store
             .finish(
@@ -260,6 +267,7 @@ impl EventBuses {
                 .invoke_api_destination(&name, d)
                 .await
                 .map(|()| Ingest::default()),
+            TargetKind::Queue => self.send_to_queue(d).await.map(|()| Ingest::default()),
             TargetKind::Unsupported(service) if service == "lambda" => {
                 self.invoke_function(d).await.map(|()| Ingest::default())
             }
@@ -287,6 +295,69 @@ impl EventBuses {
             Ok(_) => Ok(()),
             Err(e) if permanent_invoke_error(&e.code) => Err(Failure::permanent(e.code, e.message)),
             Err(e) => Err(Failure::retriable(e.code, e.message)),
+        }
+    }
+
+    /// An SQS target: SendMessage with the rendered input as the body (and the target's
+    /// `MessageGroupId` for a FIFO queue). A queue that does not exist, or refuses the
+    /// message, is not retried (the event goes to the dead-letter queue), as on AWS.
+    async fn send_to_queue(&self, d: &DeliveryRecord) -> Result<(), Failure> {
+        let Some(queues) = self.inner.queues.get() else {
+            return Err(Failure::retriable(
+                "ServiceUnavailable",
+                "Queues are not connected to the event bus",
+            ));
+        };
+        let message = SendRequest {
+            body: d.body.clone(),
+            group_id: d.message_group_id.clone(),
+            ..SendRequest::default()
+        };
+        match queues.send_message(&d.target_arn, message).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.sender_fault => Err(Failure::permanent(e.query_code, e.message)),
+            Err(e) => Err(Failure::retriable(e.query_code, e.message)),
+        }
+    }
+
+    /// Sends a dead letter to its SQS queue: the body the target would have received,
+    /// with EventBridge's attributes saying why. `false` when the queue cannot take it
+    /// (no such queue here, queues not connected): the letter is then kept in the store
+    /// instead, so it is never lost.
+    async fn send_dead_letter(&self, letter: &DeadLetter) -> bool {
+        let Some(queues) = self.inner.queues.get() else {
+            return false;
+        };
+        let text = |v: &str| MessageAttribute {
+            data_type: "String".to_owned(),
+            string_value: Some(v.to_owned()),
+            binary_value: None,
+        };
+        let mut attributes = std::collections::BTreeMap::new();
+        attributes.insert("RULE_ARN".to_owned(), text(&letter.rule_arn));
+        attributes.insert("TARGET_ARN".to_owned(), text(&letter.target_arn));
+        attributes.insert("ERROR_CODE".to_owned(), text(&letter.error_code));
+        if !letter.error_message.is_empty() {
+            attributes.insert("ERROR_MESSAGE".to_owned(), text(&letter.error_message));
+        }
+        if let Some(condition) = &letter.exhausted_retry_condition {
+            attributes.insert("EXHAUSTED_RETRY_CONDITION".to_owned(), text(condition));
+        }
+        attributes.insert(
+            "RETRY_ATTEMPTS".to_owned(),
+            text(&letter.retry_attempts.to_string()),
+        );
+        let message = SendRequest {
+            body: letter.body.clone(),
+            attributes,
+            ..SendRequest::default()
+        };
+        match queues.send_message(&letter.queue_arn, message).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(queue = %letter.queue_arn, error = %e, "dead letter kept in the store: the queue refused it");
+                false
+            }
         }
     }
 

@@ -109,6 +109,16 @@ fn delivery(
             .maximum_event_age_in_seconds
             .unwrap_or(DEFAULT_MAXIMUM_EVENT_AGE_SECONDS),
         dead_letter_arn: target.record.dead_letter_arn.clone(),
+        message_group_id: match target.kind {
+            TargetKind::Queue => target
+                .record
+                .other_parameters
+                .get("SqsParameters")
+                .and_then(|p| p.get("MessageGroupId"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        },
         hops: arrival.hops,
         attempts: 0,
         due_ms: arrival.ingested_ms,

@@ -104,6 +104,8 @@ pub(crate) struct Inner {
     pub(crate) starter: OnceLock<Arc<dyn ExecutionStarter>>,
     /// Lambda targets are invoked asynchronously through this (set once functions run).
     pub(crate) functions: OnceLock<Arc<dyn crate::bridge::FunctionInvoker>>,
+    /// SQS targets and SQS dead-letter queues are sent through this (set once queues run).
+    pub(crate) queues: OnceLock<Arc<dyn crate::bridge::MessageSender>>,
     pub(crate) http: reqwest::Client,
     pub(crate) wake_deliveries: Notify,
     pub(crate) wake_scheduler: Notify,
@@ -154,6 +156,7 @@ impl EventBuses {
                 control: tokio::sync::Mutex::new(()),
                 starter: OnceLock::new(),
                 functions: OnceLock::new(),
+                queues: OnceLock::new(),
                 http,
                 wake_deliveries: Notify::new(),
                 wake_scheduler: Notify::new(),
@@ -175,6 +178,9 @@ impl EventBuses {
             }
         }
         tokio::spawn(delivery::run(self.clone()));
+        if !single_node {
+            tokio::spawn(refresh_catalog(self.clone()));
+        }
         tokio::spawn(scheduler::run(self.clone()));
         tokio::spawn(archives::run_replays(self.clone()));
         Ok(())
@@ -189,6 +195,12 @@ impl EventBuses {
     /// counts.
     pub fn set_function_invoker(&self, invoker: Arc<dyn crate::bridge::FunctionInvoker>) {
         let _ = self.inner.functions.set(invoker);
+    }
+
+    /// Connects SQS targets and dead-letter queues to the queues runtime. Only the first
+    /// call counts.
+    pub fn set_message_sender(&self, sender: Arc<dyn crate::bridge::MessageSender>) {
+        let _ = self.inner.queues.set(sender);
     }
 
     pub fn arns(&self) -> &Arns {
@@ -235,6 +247,29 @@ impl EventBuses {
         limit: usize,
     ) -> Result<Vec<baton_store::events::DeadLetter>, BusError> {
         Ok(self.inner.store.list_dead_letters(queue_arn, limit).await?)
+    }
+}
+
+/// How often a node that shares its store re-reads the catalog for changes made through
+/// its peers. (AWS too says a new or changed rule takes a short while to take effect.)
+const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps this node's catalog in step with the store when other nodes change it: reloads
+/// it every [`CATALOG_REFRESH`] and publishes it when its records differ. The control
+/// lock is held meanwhile, so a change made through this node is never overwritten by
+/// an older read.
+async fn refresh_catalog(bus: EventBuses) {
+    loop {
+        tokio::time::sleep(CATALOG_REFRESH).await;
+        let _guard = bus.inner.control.lock().await;
+        match catalog::Catalog::load(bus.inner.store.as_ref(), &bus.inner.arns).await {
+            Ok(fresh) if !fresh.same_records(&bus.catalog()) => {
+                tracing::debug!("event bus catalog changed through another node");
+                bus.publish(fresh);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "re-reading the event bus catalog failed"),
+        }
     }
 }
 

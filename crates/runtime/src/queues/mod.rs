@@ -156,6 +156,31 @@ impl Queues {
         Ok(name.to_owned())
     }
 
+    /// A queue's settings (`QueueDoesNotExist` when there is none): what an event
+    /// source mapping checks at creation (FIFO, visibility timeout).
+    pub async fn settings(&self, name: &str) -> Result<QueueSettings, SqsError> {
+        Ok(self.load(name).await?.1)
+    }
+
+    /// The queue an ARN (`arn:aws:sqs:<region>:<account>:<name>`) or a URL names, as
+    /// other services (rule targets, dead-letter configs, Task parameters) refer to it.
+    pub fn name_from_reference(&self, queue: &str) -> Result<String, SqsError> {
+        let Some(rest) = queue.strip_prefix("arn:") else {
+            return self.name_from_url(queue);
+        };
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        match parts.as_slice() {
+            [_, "sqs", region, account, name]
+                if *region == self.config.region
+                    && *account == self.config.account
+                    && !name.is_empty() =>
+            {
+                Ok((*name).to_owned())
+            }
+            _ => Err(SqsError::no_queue()),
+        }
+    }
+
     async fn load(&self, name: &str) -> Result<(QueueRecord, QueueSettings), SqsError> {
         let record = self
             .store
@@ -829,6 +854,18 @@ fn check_fifo_id(parameter: &str, id: &str) -> Result<(), SqsError> {
                 "{parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length."
             ),
         ))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::bridge::MessageSender for Queues {
+    async fn send_message(
+        &self,
+        queue: &str,
+        message: SendRequest,
+    ) -> Result<SendResult, SqsError> {
+        let name = self.name_from_reference(queue)?;
+        Queues::send_message(self, &name, message).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! The calls Task states make from this server: nested executions
 //! (`states:startExecution`, `.sync`, `.sync:2`, `.waitForTaskToken`), `events:putEvents`,
-//! the HTTP Task (`http:invoke`) and Lambda functions (a function ARN as the resource,
+//! `sqs:sendMessage` (`sqs_task`), the HTTP Task (`http:invoke`) and Lambda functions (a function ARN as the resource,
 //! `lambda:invoke`, `.waitForTaskToken`). Activities are not calls (workers poll for them).
 //!
 //! A call runs after the step that scheduled it is committed and may run again after a
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::bridge::OutgoingEvent;
 use crate::sfn::engine::{self, Consume, json_text, task_wait};
 use crate::sfn::work::{self, start_response};
-use crate::sfn::{Inner, SfnError, StepFunctions};
+use crate::sfn::{Inner, SfnError, StepFunctions, sqs_task};
 
 /// How a call ended, in terms of the task events it leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +239,16 @@ async fn call_inner(inner: &Arc<Inner>, request: &TaskRequest, caller: &Caller<'
             other => CallOutcome::Done(other),
         },
         ("http", "invoke") => CallOutcome::Done(http_invoke(inner, &request.input).await),
+        ("sqs", "sendMessage") => {
+            let sender = inner.queues.get().map(|s| &**s);
+            match sqs_task::send_message(sender, &request.input, inner.now()).await {
+                Ok(output) if *pattern == Pattern::WaitForTaskToken => CallOutcome::Submitted {
+                    output,
+                    child: None,
+                },
+                other => CallOutcome::Done(other),
+            }
+        }
         _ if *pattern == Pattern::WaitForTaskToken && caller.standard => CallOutcome::AwaitToken,
         _ => unsupported(request),
     }
@@ -255,7 +265,8 @@ fn unsupported(request: &TaskRequest) -> CallOutcome {
         format!(
             "Baton does not call '{}' yet. Supported here: activities, \
              arn:aws:states:::states:startExecution (.sync, .sync:2, .waitForTaskToken), \
-             arn:aws:states:::events:putEvents, arn:aws:states:::http:invoke, Lambda \
+             arn:aws:states:::events:putEvents, arn:aws:states:::http:invoke, \
+             arn:aws:states:::sqs:sendMessage (.waitForTaskToken), Lambda \
              (function ARNs, arn:aws:states:::lambda:invoke and .waitForTaskToken), and \
              .waitForTaskToken callbacks to any service (the call itself is not made).",
             request.resource

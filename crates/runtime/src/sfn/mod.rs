@@ -38,6 +38,8 @@ mod integrations;
 mod lambda_tests;
 mod machines;
 mod queries;
+mod sdk_metadata;
+mod sqs_task;
 mod starter;
 mod status_events;
 mod test_state;
@@ -139,6 +141,9 @@ pub(crate) struct Inner {
     /// Runs Lambda tasks; set once the functions runtime exists (it starts after the
     /// listener is bound). Unset, Lambda tasks fail with `Lambda.ServiceException`.
     pub functions: std::sync::OnceLock<Arc<dyn FunctionInvoker>>,
+    /// Sends `sqs:sendMessage` tasks' messages; set once the queues runtime exists.
+    /// Unset, those tasks fail with `SQS.AmazonSQSException`.
+    pub queues: std::sync::OnceLock<Arc<dyn crate::bridge::MessageSender>>,
     /// Lambda calls running in this process, so a work item re-claimed while its
     /// function still runs (a call may outlast the lease) is not invoked twice at once.
     pub lambda_in_flight:
@@ -196,6 +201,7 @@ impl StepFunctions {
                 activity_waiters: activities::Waiters::default(),
                 http,
                 functions: std::sync::OnceLock::new(),
+                queues: std::sync::OnceLock::new(),
                 lambda_in_flight: std::sync::Mutex::default(),
                 seed: AtomicU64::new(seed),
             }),
@@ -225,6 +231,11 @@ impl StepFunctions {
     /// Connects Lambda tasks to the functions runtime. Only the first call counts.
     pub fn set_function_invoker(&self, invoker: Arc<dyn FunctionInvoker>) {
         let _ = self.inner.functions.set(invoker);
+    }
+
+    /// Connects `sqs:sendMessage` tasks to the queues runtime. Only the first call counts.
+    pub fn set_message_sender(&self, sender: Arc<dyn crate::bridge::MessageSender>) {
+        let _ = self.inner.queues.set(sender);
     }
 
     /// The bridge the event bus uses to start executions (state machine targets).

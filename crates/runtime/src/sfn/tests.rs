@@ -225,8 +225,8 @@ async fn activities_and_callbacks_answer_through_tokens() {
         "acts",
         json!({"StartAt": "Act", "States": {
             "Act": {"Type": "Task", "Resource": activity, "Next": "Cb"},
-            "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                   "Parameters": {"QueueUrl": "q", "MessageBody": {"Token.$": "$$.Task.Token"}},
+            "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                   "Parameters": {"TopicArn": "t", "Message": {"Token.$": "$$.Task.Token"}},
                    "End": true}}}),
         MachineType::Standard,
     )
@@ -271,9 +271,9 @@ async fn activities_and_callbacks_answer_through_tokens() {
             .await
             .unwrap();
         token = page.events.iter().find_map(|e| match &e.details {
-            EventDetails::TaskScheduled { parameters, .. } => parameters["MessageBody"]["Token"]
-                .as_str()
-                .map(str::to_owned),
+            EventDetails::TaskScheduled { parameters, .. } => {
+                parameters["Message"]["Token"].as_str().map(str::to_owned)
+            }
             _ => None,
         });
         if token.is_some() {
@@ -622,4 +622,40 @@ async fn a_failed_execution_redrives_from_its_failed_state() {
     );
     let e = f.sfn.redrive_execution(&exec).await.unwrap_err();
     assert_eq!(e.code, "ExecutionNotRedrivable", "a succeeded execution");
+}
+
+/// A missed heartbeat is recorded as `States.Timeout` (as AWS records it), and a catcher
+/// naming `States.HeartbeatTimeout` still catches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_heartbeat_is_a_timeout_that_heartbeat_catchers_catch() {
+    let f = fixture().await;
+    let activity = f.sfn.create_activity("beat", Vec::new()).await.unwrap().arn;
+    let arn = machine(
+        &f.sfn,
+        "beats",
+        json!({"StartAt": "Act", "States": {
+            "Act": {"Type": "Task", "Resource": activity, "HeartbeatSeconds": 1,
+                    "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Caught"}],
+                    "End": true},
+            "Caught": {"Type": "Pass", "End": true}}}),
+        MachineType::Standard,
+    )
+    .await;
+    let (exec, _) = f.sfn.start_execution(&arn, None, Some("{}")).await.unwrap();
+    let task = f
+        .sfn
+        .get_activity_task(&activity, Some("slow".into()))
+        .await
+        .unwrap()
+        .expect("a task");
+    assert!(!task.task_token.is_empty());
+    let done = wait_done(&f.sfn, &exec).await;
+    assert_eq!(done.status, RunStatus::Succeeded);
+    let output: serde_json::Value = serde_json::from_str(done.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output["Error"], "States.Timeout");
+    assert!(
+        history_types(&f.sfn, &exec)
+            .await
+            .contains(&"ActivityTimedOut".to_owned())
+    );
 }

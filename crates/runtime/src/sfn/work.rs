@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::sfn::engine::{self, Consume, task_wait};
 use crate::sfn::status_events::EventOut;
-use crate::sfn::{Inner, SfnError, integrations};
+use crate::sfn::{Inner, SfnError, integrations, sdk_metadata};
 
 pub const PARENT_KEY: &str = "parent";
 
@@ -346,33 +346,11 @@ fn dispatch_item(inner: &Arc<Inner>, item: WorkItem) {
 pub(crate) fn start_response(inner: &Inner, execution_arn: &str, start_millis: i64) -> Value {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = json!({"executionArn": execution_arn, "startDate": start_millis as f64 / 1000.0});
-    let length = body.to_string().len().to_string();
-    let date = chrono::DateTime::from_timestamp_millis(inner.now())
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    json!({
-        "ExecutionArn": execution_arn,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "x-amzn-RequestId": [request_id],
-                "connection": ["keep-alive"],
-                "Content-Length": [length],
-                "Date": [date],
-                "Content-Type": ["application/x-amz-json-1.0"],
-            },
-            "HttpHeaders": {
-                "connection": "keep-alive",
-                "Content-Length": length,
-                "Content-Type": "application/x-amz-json-1.0",
-                "Date": date,
-                "x-amzn-RequestId": request_id,
-            },
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StartDate": start_millis,
-    })
+    let mut out = serde_json::Map::new();
+    out.insert("ExecutionArn".into(), json!(execution_arn));
+    sdk_metadata::add(&mut out, &body.to_string(), &request_id, inner.now());
+    out.insert("StartDate".into(), json!(start_millis));
+    Value::Object(out)
 }
 
 /// A finished child as `.sync` reports it: DescribeExecution's fields, with `Input` and
