@@ -52,6 +52,21 @@ fn create_queue(server: &Server, name: &str, attributes: &str) -> String {
         .to_owned()
 }
 
+/// `aws sqs send-message` with a body, as a producer would send it.
+fn send_message(server: &Server, url: &str, body: &str) {
+    aws_json(
+        server,
+        &[
+            "sqs",
+            "send-message",
+            "--queue-url",
+            url,
+            "--message-body",
+            body,
+        ],
+    );
+}
+
 fn queue_counts(server: &Server, url: &str) -> (u64, u64) {
     let a = aws_json(
         server,
@@ -369,17 +384,7 @@ fn sqs_messages_reach_a_rust_function_in_lambdas_event_shape_through_a_mapping_m
         "Disabled"
     );
     std::thread::sleep(Duration::from_secs(3));
-    aws_json(
-        &server,
-        &[
-            "sqs",
-            "send-message",
-            "--queue-url",
-            &url,
-            "--message-body",
-            "while-disabled",
-        ],
-    );
+    send_message(&server, &url, "while-disabled");
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
         count_of(&bodies(&probe_events(&server)), "while-disabled"),
@@ -417,17 +422,7 @@ fn sqs_messages_reach_a_rust_function_in_lambdas_event_shape_through_a_mapping_m
     let listed = aws_json(&server, &["lambda", "list-event-source-mappings"]);
     assert_eq!(listed["EventSourceMappings"], json!([]));
     std::thread::sleep(Duration::from_secs(3));
-    aws_json(
-        &server,
-        &[
-            "sqs",
-            "send-message",
-            "--queue-url",
-            &url,
-            "--message-body",
-            "after-delete",
-        ],
-    );
+    send_message(&server, &url, "after-delete");
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(count_of(&bodies(&probe_events(&server)), "after-delete"), 0);
     assert_eq!(queue_counts(&server, &url), (1, 0));
@@ -941,17 +936,7 @@ fn throttled_invocations_leave_the_messages_until_the_function_can_run() {
             &format!("{QUEUE_ARN_PREFIX}throttled"),
         ],
     );
-    aws_json(
-        &server,
-        &[
-            "sqs",
-            "send-message",
-            "--queue-url",
-            &url,
-            "--message-body",
-            "patient",
-        ],
-    );
+    send_message(&server, &url, "patient");
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(count_of(&bodies(&probe_events(&server)), "patient"), 0);
     let (visible, hidden) = queue_counts(&server, &url);
