@@ -135,8 +135,9 @@ pub struct TargetRecord {
     pub http_parameters: Option<HttpParameters>,
     pub retry_policy: Option<RetryPolicy>,
     pub dead_letter_arn: Option<String>,
-    /// Parameters for target kinds Baton does not invoke yet (`SqsParameters`,
-    /// `EcsParameters`, …), kept as given so listing targets returns them.
+    /// Target parameters kept as given so listing targets returns them: those of kinds
+    /// Baton does not invoke (`EcsParameters`, …) and `SqsParameters` (whose
+    /// `MessageGroupId` each delivery also copies).
     pub other_parameters: Map<String, Value>,
 }
 

@@ -1,7 +1,7 @@
 //! `GET /_baton/events/dead-letters[?queue=ARN&limit=N]`: the dead letters Baton has
-//! recorded, oldest first. EventBridge hands undeliverable events to an SQS queue;
-//! until Baton has SQS, it keeps them durably and shows them here (a Baton extension,
-//! not an AWS API).
+//! recorded, oldest first. EventBridge hands undeliverable events to an SQS queue, and
+//! so does Baton; a letter whose queue does not exist here (or refused it) is kept
+//! durably instead and shown here (a Baton extension, not an AWS API).
 
 use axum::Json;
 use axum::Router;

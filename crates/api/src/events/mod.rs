@@ -4,8 +4,8 @@
 //!
 //! Modules: `buses` (event buses, rules, targets, PutEvents, TestEventPattern),
 //! `archives` (archives and replays), `connections` (connections and API
-//! destinations), `dead_letters` (Baton's read-only view of dead letters, until SQS
-//! queues exist to receive them).
+//! destinations), `dead_letters` (Baton's read-only view of the dead letters no SQS
+//! queue here could take).
 
 mod archives;
 mod buses;

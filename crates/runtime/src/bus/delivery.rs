@@ -195,8 +195,9 @@ impl EventBuses {
         Ok(())
     }
 
-    /// Ends a delivery that will not succeed: to its dead-letter destination if it has
-    /// one (recorded durably; an SQS queue receives it once SQS exists), else dropped.
+    /// Ends a delivery that will not succeed: to its dead-letter queue if it has one (sent
+    /// to the SQS queue, or kept in the store's dead-letter table when that queue cannot
+    /// take it), else dropped.
     async fn give_up(
         &self,
         d: &DeliveryRecord,
