@@ -38,6 +38,28 @@ impl Observed {
     }
 }
 
+/// Runs an end-to-end driver script against `server`: `SPEC` names a file holding
+/// `spec`, and the driver writes one result per case as a JSON array to `OUT`.
+pub fn run_driver(server: &crate::server::Server, spec: &Value, driver: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec_path = dir.path().join("spec.json");
+    let out_path = dir.path().join("results.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let script = format!(
+        "SPEC = {:?}\nOUT = {:?}\n{driver}",
+        spec_path.display().to_string(),
+        out_path.display().to_string()
+    );
+    let out = server.python(&script);
+    assert!(
+        out.status.success(),
+        "the driver failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&out_path).expect("results"))
+        .expect("results json")
+}
+
 /// Compares `observed` with the case's `expected`; `Err` says where they differ.
 pub fn compare_case(case: &Value, observed: &Observed) -> Result<(), String> {
     let expected = case.get("expected").ok_or("case has no expectation")?;

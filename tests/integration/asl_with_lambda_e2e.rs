@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::asl_compare::{Observed, compare_case};
+use crate::asl_compare::{Observed, compare_case, run_driver};
 use crate::functions_support::zip_of;
 use crate::server::Server;
 use crate::support::{Report, json_files, known_gaps, shared_dir};
@@ -285,23 +285,7 @@ fn asl_with_lambda_through_real_functions() {
             "sync": j.sync,
         })).collect::<Vec<_>>(),
     });
-    let spec_path = dir.path().join("spec.json");
-    let out_path = dir.path().join("results.json");
-    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
-    let script = format!(
-        "SPEC = {:?}\nOUT = {:?}\n{DRIVER}",
-        spec_path.display().to_string(),
-        out_path.display().to_string()
-    );
-    let out = server.python(&script);
-    assert!(
-        out.status.success(),
-        "the driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&out_path).expect("results"))
-            .expect("results json");
+    let results = run_driver(&server, &spec, DRIVER);
     assert_eq!(results.len(), jobs.len(), "one result per case");
     for (job, result) in jobs.iter().zip(&results) {
         let outcome = Observed::from_driver(result).and_then(|o| compare_case(&job.case, &o));

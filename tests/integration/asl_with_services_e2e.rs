@@ -15,7 +15,7 @@
 
 use serde_json::{Value, json};
 
-use crate::asl_compare::{Observed, compare_case};
+use crate::asl_compare::{Observed, compare_case, run_driver};
 use crate::server::Server;
 use crate::support::{Report, json_files, known_gaps, shared_dir};
 
@@ -227,24 +227,7 @@ fn asl_with_services_through_real_queues_buses_and_activities() {
         "--activity-poll-seconds",
         "1",
     ]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec_path = dir.path().join("spec.json");
-    let out_path = dir.path().join("results.json");
-    std::fs::write(&spec_path, json!({"jobs": jobs}).to_string()).expect("write spec");
-    let script = format!(
-        "SPEC = {:?}\nOUT = {:?}\n{DRIVER}",
-        spec_path.display().to_string(),
-        out_path.display().to_string()
-    );
-    let out = server.python(&script);
-    assert!(
-        out.status.success(),
-        "the driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&out_path).expect("results"))
-            .expect("results json");
+    let results = run_driver(&server, &json!({"jobs": jobs}), DRIVER);
     assert_eq!(results.len(), cases.len(), "one result per case");
     for ((id, case), result) in cases.iter().zip(&results) {
         let outcome = Observed::from_driver(result).and_then(|o| compare_case(case, &o));

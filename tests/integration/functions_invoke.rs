@@ -10,31 +10,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::functions_support::{
-    aws_invoke, aws_json, baton_get, eventually, log_result, probe_zip, ric_venv,
+    aws_invoke, aws_json, baton_get, create_probe, eventually, log_result, ric_venv,
 };
 use crate::server::Server;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
-
-fn create_probe(server: &Server, dir: &std::path::Path, name: &str, extra: &[&str]) -> Value {
-    let zip = format!("fileb://{}", probe_zip(dir).display());
-    let mut args = vec![
-        "lambda",
-        "create-function",
-        "--function-name",
-        name,
-        "--runtime",
-        "provided.al2023",
-        "--role",
-        ROLE,
-        "--handler",
-        "bootstrap",
-        "--zip-file",
-        &zip,
-    ];
-    args.extend_from_slice(extra);
-    aws_json(server, &args)
-}
 
 #[test]
 fn rust_lambda_runtime_function_runs_warm_reports_errors_and_logs() {

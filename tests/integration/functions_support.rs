@@ -189,3 +189,28 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// The role the end-to-end tests give their functions.
+pub const PROBE_ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
+
+/// Creates a `provided.al2023` function `name` from the probe with the `aws` CLI, with
+/// `extra` create-function arguments; returns the CLI's answer.
+pub fn create_probe(server: &Server, dir: &Path, name: &str, extra: &[&str]) -> Value {
+    let zip = format!("fileb://{}", probe_zip(dir).display());
+    let mut args = vec![
+        "lambda",
+        "create-function",
+        "--function-name",
+        name,
+        "--runtime",
+        "provided.al2023",
+        "--role",
+        PROBE_ROLE,
+        "--handler",
+        "bootstrap",
+        "--zip-file",
+        &zip,
+    ];
+    args.extend_from_slice(extra);
+    aws_json(server, &args)
+}

@@ -12,33 +12,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::functions_support::{aws_json, baton_get, eventually, probe_zip};
+use crate::functions_support::{aws_json, baton_get, create_probe, eventually};
 use crate::server::Server;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/lambda";
 const QUEUE_ARN_PREFIX: &str = "arn:aws:sqs:us-east-1:123456789012:";
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn create_probe(server: &Server, dir: &Path) {
-    let zip = format!("fileb://{}", probe_zip(dir).display());
-    aws_json(
-        server,
-        &[
-            "lambda",
-            "create-function",
-            "--function-name",
-            "probe",
-            "--runtime",
-            "provided.al2023",
-            "--role",
-            ROLE,
-            "--handler",
-            "bootstrap",
-            "--zip-file",
-            &zip,
-        ],
-    );
-}
 
 /// Creates a queue with `attributes` (JSON object text); returns its URL.
 fn create_queue(server: &Server, name: &str, attributes: &str) -> String {
@@ -138,7 +117,7 @@ fn sqs_messages_reach_a_rust_function_in_lambdas_event_shape_through_a_mapping_m
  {
     let server = Server::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    create_probe(&server, dir.path());
+    create_probe(&server, dir.path(), "probe", &[]);
     let dlq = create_queue(&server, "orders-dlq", "");
     let redrive = json!({
         "VisibilityTimeout": "4",
@@ -620,7 +599,7 @@ print(json.dumps(m))
 fn fifo_groups_arrive_in_order_and_a_failure_holds_its_group() {
     let server = Server::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    create_probe(&server, dir.path());
+    create_probe(&server, dir.path(), "probe", &[]);
     let url = create_queue(
         &server,
         "seq.fifo",
@@ -706,7 +685,7 @@ fn fifo_groups_arrive_in_order_and_a_failure_holds_its_group() {
 fn bad_mapping_requests_get_lambdas_errors() {
     let server = Server::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    create_probe(&server, dir.path());
+    create_probe(&server, dir.path(), "probe", &[]);
     create_queue(&server, "q", "");
     create_queue(&server, "short", r#"{"VisibilityTimeout":"1"}"#);
     create_queue(&server, "f.fifo", r#"{"FifoQueue":"true"}"#);
@@ -911,7 +890,7 @@ fn two_nodes_on_postgres_both_poll_and_each_message_is_handled_once() {
 fn throttled_invocations_leave_the_messages_until_the_function_can_run() {
     let server = Server::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    create_probe(&server, dir.path());
+    create_probe(&server, dir.path(), "probe", &[]);
     // Reserved concurrency 0: every invocation is throttled.
     aws_json(
         &server,

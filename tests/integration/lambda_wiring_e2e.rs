@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::functions_support::{
-    aws_invoke, aws_json, baton_get, eventually, log_result, probe_zip,
+    aws_invoke, aws_json, baton_get, create_probe, eventually, log_result,
 };
 use crate::server::Server;
 
@@ -69,27 +69,6 @@ fn create_python(server: &Server, code: &Path, name: &str, record: &Path, timeou
             &format!("S3Bucket=baton-local,S3Key={}", code.display()),
             "--environment",
             &format!("Variables={{RECORD_FILE={}}}", record.display()),
-        ],
-    );
-}
-
-fn create_probe(server: &Server, dir: &Path) {
-    let zip = format!("fileb://{}", probe_zip(dir).display());
-    aws_json(
-        server,
-        &[
-            "lambda",
-            "create-function",
-            "--function-name",
-            "probe",
-            "--runtime",
-            "provided.al2023",
-            "--role",
-            ROLE,
-            "--handler",
-            "bootstrap",
-            "--zip-file",
-            &zip,
         ],
     );
 }
@@ -176,7 +155,7 @@ fn rust_and_python_functions_run_from_the_cli_a_state_machine_and_a_rule() {
     let server = Server::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let record = dir.path().join("py-records.jsonl");
-    create_probe(&server, dir.path());
+    create_probe(&server, dir.path(), "probe", &[]);
     create_python(&server, &dir.path().join("py"), "pyfn", &record, "10");
     create_python(&server, &dir.path().join("py"), "pyslow", &record, "1");
 
