@@ -18,10 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use baton_api::Api;
-use baton_api::events::EventsService;
-use baton_runtime::bus::{BusConfig, EventBuses, SystemClock};
-use baton_store_sqlite::{Database, SqliteEventsStore};
+use baton_eventbridge::store::{MIGRATIONS, SqliteEventsStore};
+use baton_eventbridge::wire::EventBridgeApi;
+use baton_eventbridge::{BusConfig, EventBuses};
+use baton_platform::clock::SystemClock;
+use baton_platform::http::Api;
+use baton_platform::store::sqlite::Database;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -165,7 +167,7 @@ fn main() {
 
 async fn run(seconds: u64, clients: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&dir.path().join("baton.db")).unwrap();
+    let db = Database::open(&dir.path().join("baton.db"), &[MIGRATIONS.sqlite]).unwrap();
     let bus = EventBuses::open(
         BusConfig::default(),
         Arc::new(SqliteEventsStore::new(db.clone())),
@@ -176,8 +178,12 @@ async fn run(seconds: u64, clients: usize) {
     bus.start_workers(true).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let api = Api::new().with_json_service(Arc::new(EventsService::new(bus.clone())));
-    tokio::spawn(baton_api::serve(listener, api, std::future::pending()));
+    let api = Api::new().with_service(&EventBridgeApi::new(bus.clone()));
+    tokio::spawn(baton_platform::http::serve(
+        listener,
+        api,
+        std::future::pending(),
+    ));
 
     let arrivals = Arc::new(Arrivals {
         origin: Instant::now(),

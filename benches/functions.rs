@@ -22,7 +22,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_functions::{
+use baton_lambda::{
     CodeInput, ConfigPatch, CreateFunction, Functions, InvokeOutcome, InvokeRequest, Settings,
 };
 use bytes::Bytes;
@@ -105,7 +105,7 @@ fn request(name: &str) -> InvokeRequest {
     }
 }
 
-async fn invoke_ok(f: &Functions, name: &str) -> baton_functions::InvokeOutput {
+async fn invoke_ok(f: &Functions, name: &str) -> baton_lambda::InvokeOutput {
     let out = f.invoke(request(name)).await.expect("invoke");
     assert!(
         matches!(out.outcome, InvokeOutcome::Returned(_)),
@@ -286,7 +286,11 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = baton_store_sqlite::Database::open(&dir.path().join("baton.db")).unwrap();
+        let db = baton_platform::store::sqlite::Database::open(
+            &dir.path().join("baton.db"),
+            &[baton_lambda::store::MIGRATIONS.sqlite],
+        )
+        .unwrap();
         let mut settings = Settings::new(dir.path().to_path_buf());
         settings.idle_timeout = Duration::from_secs(600);
         let f = Functions::start(Arc::new(db), settings).await.unwrap();
@@ -317,8 +321,13 @@ fn main() {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let api = baton_api::Api::new().with_routes(baton_api::lambda::routes(f.clone()));
-        tokio::spawn(baton_api::serve(listener, api, std::future::pending()));
+        let api = baton_platform::http::Api::new()
+            .with_service(&baton_lambda::wire::LambdaApi::new(f.clone()));
+        tokio::spawn(baton_platform::http::serve(
+            listener,
+            api,
+            std::future::pending(),
+        ));
 
         println!(
             "functions benchmark (2 tokio workers; load average before: {})",

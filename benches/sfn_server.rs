@@ -21,9 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use baton_runtime::sfn::{
-    CreateStateMachine, MachineType, RunStatus, SfnConfig, StepFunctions, SystemClock,
-};
+use baton_platform::clock::SystemClock;
+use baton_stepfunctions::{CreateStateMachine, MachineType, RunStatus, SfnConfig, StepFunctions};
 use serde_json::{Value, json};
 
 struct Bench {
@@ -46,7 +45,11 @@ async fn setup() -> Bench {
         .prefix("sfn-bench")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
-    let db = baton_store_sqlite::Database::open(&dir.path().join("baton.db")).unwrap();
+    let db = baton_platform::store::sqlite::Database::open(
+        &dir.path().join("baton.db"),
+        &[baton_stepfunctions::store::MIGRATIONS.sqlite],
+    )
+    .unwrap();
     let sfn = StepFunctions::new(
         Arc::new(db),
         None,
@@ -56,9 +59,14 @@ async fn setup() -> Bench {
     sfn.start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let api = baton_api::Api::new()
-        .with_json_service(Arc::new(baton_api::sfn::StepFunctionsApi::new(sfn.clone())));
-    tokio::spawn(baton_api::serve(listener, api, std::future::pending()));
+    let api = baton_platform::http::Api::new().with_service(
+        &baton_stepfunctions::wire::StepFunctionsApi::new(sfn.clone()),
+    );
+    tokio::spawn(baton_platform::http::serve(
+        listener,
+        api,
+        std::future::pending(),
+    ));
     Bench {
         sfn,
         url,

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use baton_asl::{ParseOptions, parse_definition};
 use baton_exec::{ExecutionIdentity, Failure, Outcome, TaskRequest};
-use baton_runtime::local::{Clock, RunOptions, TaskAnswer, run_execution};
-use baton_runtime::mock::MockTestCase;
+use baton_stepfunctions::local::{Clock, RunOptions, TaskAnswer, run_execution};
+use baton_stepfunctions::mock::MockTestCase;
 use serde_json::{Map, Value, json};
 
 #[derive(clap::Args)]
@@ -121,7 +121,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             ),
         ))
     };
-    let handler: &mut dyn baton_runtime::local::TaskHandler = match mock.as_mut() {
+    let handler: &mut dyn baton_stepfunctions::local::TaskHandler = match mock.as_mut() {
         Some(m) => m,
         None => &mut unmocked,
     };

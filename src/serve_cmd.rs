@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use baton_api::Api;
+use baton_platform::clock::SystemClock;
+use baton_platform::http::Api;
+use baton_platform::store::Migration;
 use tokio::net::TcpListener;
 
 /// The port `baton serve` listens on unless told otherwise.
@@ -47,10 +49,10 @@ pub struct ServeArgs {
     pub credentials: Vec<String>,
     // ----- Step Functions -----
     /// The region in every ARN.
-    #[arg(long, default_value = "us-east-1")]
+    #[arg(long, default_value = baton_platform::arn::DEFAULT_REGION)]
     pub region: String,
     /// The account id in every ARN.
-    #[arg(long, default_value = "123456789012")]
+    #[arg(long, default_value = baton_platform::arn::DEFAULT_ACCOUNT)]
     pub account: String,
     /// Deploy a state machine definition file at startup (STANDARD; the name is the
     /// file name up to its first dot). Repeatable.
@@ -89,11 +91,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
 
 /// The backend each runtime stores its data in, and how this node shares it.
 struct Stores {
-    sfn: std::sync::Arc<dyn baton_store::sfn::SfnStore>,
-    events: std::sync::Arc<dyn baton_store::events::EventsStore>,
-    functions: std::sync::Arc<dyn baton_store::functions::FunctionStore>,
-    queues: std::sync::Arc<dyn baton_store::queues::QueueStore>,
-    event_sources: std::sync::Arc<dyn baton_store::event_sources::EventSourceMappingStore>,
+    sfn: std::sync::Arc<dyn baton_stepfunctions::store::SfnStore>,
+    events: std::sync::Arc<dyn baton_eventbridge::store::EventsStore>,
+    functions: std::sync::Arc<dyn baton_lambda::store::functions::FunctionStore>,
+    queues: std::sync::Arc<dyn baton_sqs::store::QueueStore>,
+    event_sources: std::sync::Arc<dyn baton_lambda::store::event_sources::EventSourceMappingStore>,
     /// Only this process uses the store (SQLite): leases of a crashed earlier run are
     /// released at start instead of waiting for them to expire.
     single_node: bool,
@@ -107,17 +109,39 @@ struct Stores {
 /// another within seconds, long enough that a live node's claims do not lapse under load.
 const POSTGRES_LEASE_SECONDS: u64 = 30;
 
+/// Every service's SQLite migrations; the platform runs them with its own.
+fn sqlite_migrations() -> [&'static [Migration]; 4] {
+    [
+        baton_stepfunctions::store::MIGRATIONS.sqlite,
+        baton_eventbridge::store::MIGRATIONS.sqlite,
+        baton_lambda::store::MIGRATIONS.sqlite,
+        baton_sqs::store::MIGRATIONS.sqlite,
+    ]
+}
+
+/// Every service's PostgreSQL migrations.
+fn postgres_migrations() -> [&'static [Migration]; 4] {
+    [
+        baton_stepfunctions::store::MIGRATIONS.postgres,
+        baton_eventbridge::store::MIGRATIONS.postgres,
+        baton_lambda::store::MIGRATIONS.postgres,
+        baton_sqs::store::MIGRATIONS.postgres,
+    ]
+}
+
 async fn open_stores(args: &ServeArgs) -> Result<Stores> {
     let lease = args.lease_seconds.map(std::time::Duration::from_secs);
     match args.store.as_str() {
         "sqlite" => {
             let path = args.data_dir.join("baton.db");
-            let db = baton_store_sqlite::Database::open(&path)
+            let db = baton_platform::store::sqlite::Database::open(&path, &sqlite_migrations())
                 .with_context(|| format!("opening {}", path.display()))?;
             let close = db.clone();
             Ok(Stores {
                 sfn: std::sync::Arc::new(db.clone()),
-                events: std::sync::Arc::new(baton_store_sqlite::SqliteEventsStore::new(db.clone())),
+                events: std::sync::Arc::new(baton_eventbridge::store::SqliteEventsStore::new(
+                    db.clone(),
+                )),
                 queues: std::sync::Arc::new(db.clone()),
                 event_sources: std::sync::Arc::new(db.clone()),
                 functions: std::sync::Arc::new(db),
@@ -128,13 +152,13 @@ async fn open_stores(args: &ServeArgs) -> Result<Stores> {
             })
         }
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let db = baton_store_postgres::Database::open(url)
+            let db = baton_platform::store::postgres::Database::open(url, &postgres_migrations())
                 .await
                 .map_err(|e| anyhow::anyhow!("opening the PostgreSQL store: {e}"))?;
             let close = db.clone();
             Ok(Stores {
                 sfn: std::sync::Arc::new(db.clone()),
-                events: std::sync::Arc::new(baton_store_postgres::PostgresEventsStore::new(
+                events: std::sync::Arc::new(baton_eventbridge::store::PostgresEventsStore::new(
                     db.clone(),
                 )),
                 queues: std::sync::Arc::new(db.clone()),
@@ -167,13 +191,14 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     let stores = open_stores(&args).await?;
     tracing::info!(node_id = %stores.node_id, single_node = stores.single_node, "store open");
 
-    let credentials =
-        baton_api::sigv4::Credentials::parse(args.credentials.iter().map(String::as_str))
-            .map_err(|e| anyhow::anyhow!("--credentials: {e}"))?;
+    let credentials = baton_platform::http::sigv4::Credentials::parse(
+        args.credentials.iter().map(String::as_str),
+    )
+    .map_err(|e| anyhow::anyhow!("--credentials: {e}"))?;
     let api = Api::new().with_credentials(credentials);
 
     // ── EventBridge (event bus half) ──────────────────────────────────────────────
-    let mut bus_config = baton_runtime::bus::BusConfig {
+    let mut bus_config = baton_eventbridge::BusConfig {
         region: args.region.clone(),
         account: args.account.clone(),
         ..Default::default()
@@ -181,25 +206,21 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     if let Some(lease) = stores.lease {
         bus_config.lease = lease;
     }
-    let buses = baton_runtime::bus::EventBuses::open(
+    let buses = baton_eventbridge::EventBuses::open(
         bus_config,
         stores.events.clone(),
-        std::sync::Arc::new(baton_runtime::bus::SystemClock),
+        std::sync::Arc::new(SystemClock),
     )
     .await
     .map_err(|e| anyhow::anyhow!("loading the event buses: {e}"))?;
-    let api = api
-        .with_json_service(std::sync::Arc::new(baton_api::events::EventsService::new(
-            buses.clone(),
-        )))
-        .with_routes(baton_api::events::dead_letters::routes(buses.clone()));
+    let api = api.with_service(&baton_eventbridge::wire::EventBridgeApi::new(buses.clone()));
     // ── end EventBridge ──────────────────────────────────────────────────────────
 
     // ----- Step Functions -----
     // Status-change events and `events:putEvents` tasks go to the event buses.
-    let sfn_event_sink: Option<std::sync::Arc<dyn baton_runtime::bridge::EventSink>> =
+    let sfn_event_sink: Option<std::sync::Arc<dyn baton_platform::bridge::EventSink>> =
         Some(std::sync::Arc::new(buses.clone()));
-    let mut sfn_config = baton_runtime::sfn::SfnConfig {
+    let mut sfn_config = baton_stepfunctions::SfnConfig {
         region: args.region.clone(),
         account: args.account.clone(),
         activity_poll_millis: args.activity_poll_seconds.saturating_mul(1_000),
@@ -216,19 +237,19 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
                 .max(100),
         );
     }
-    let sfn = baton_runtime::sfn::StepFunctions::new(
+    let sfn = baton_stepfunctions::StepFunctions::new(
         stores.sfn.clone(),
         sfn_event_sink,
-        std::sync::Arc::new(baton_runtime::sfn::SystemClock),
+        std::sync::Arc::new(SystemClock),
         sfn_config,
     );
     // Rules with state machine targets start executions here.
     buses.set_execution_starter(sfn.execution_starter());
     // (Recovery and the bus workers start after the functions runtime below: recovered
     // Lambda tasks and Lambda targets need its invoker.)
-    let api = api.with_json_service(std::sync::Arc::new(baton_api::sfn::StepFunctionsApi::new(
+    let api = api.with_service(&baton_stepfunctions::wire::StepFunctionsApi::new(
         sfn.clone(),
-    )));
+    ));
     // ----- end Step Functions -----
 
     let listener = TcpListener::bind(SocketAddr::new(args.bind, args.port))
@@ -238,28 +259,25 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
 
     // ── SQS (queues) ──────────────────────────────────────────────────────────────
     // Queue URLs name the address clients reach this server at.
-    let queues = baton_runtime::queues::Queues::new(
+    let queues = baton_sqs::Queues::new(
         stores.queues.clone(),
-        baton_runtime::queues::QueuesConfig {
+        baton_sqs::QueuesConfig {
             region: args.region.clone(),
             account: args.account.clone(),
             base_url: format!("http://{addr}"),
         },
-        baton_runtime::queues::system_clock(),
+        std::sync::Arc::new(SystemClock),
     );
     // SQS rule targets, rule dead-letter queues and `sqs:sendMessage` tasks send here.
-    let sender: std::sync::Arc<dyn baton_runtime::bridge::MessageSender> =
+    let sender: std::sync::Arc<dyn baton_platform::bridge::MessageSender> =
         std::sync::Arc::new(queues.clone());
     sfn.set_message_sender(sender.clone());
     buses.set_message_sender(sender);
-    let api = api.with_json_service(std::sync::Arc::new(baton_api::sqs::SqsService::new(
-        queues.clone(),
-    )));
+    let api = api.with_service(&baton_sqs::wire::SqsApi::new(queues.clone()));
     // ── end SQS ──────────────────────────────────────────────────────────────────
 
     // ---- Functions (Lambda) ----
-    let mut function_settings =
-        baton_functions::Settings::new(std::path::absolute(&args.data_dir)?);
+    let mut function_settings = baton_lambda::Settings::new(std::path::absolute(&args.data_dir)?);
     function_settings.endpoint_url = Some(format!("http://{addr}"));
     function_settings.idle_timeout = std::time::Duration::from_secs(args.functions_idle_timeout);
     function_settings.max_environments = args.functions_max_concurrency;
@@ -277,12 +295,11 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
         // Renewed every third of the lease while an invocation runs.
         function_settings.async_lease = lease.max(std::time::Duration::from_secs(1));
     }
-    let functions = baton_functions::Functions::start(stores.functions.clone(), function_settings)
+    let functions = baton_lambda::Functions::start(stores.functions.clone(), function_settings)
         .await
         .map_err(|e| anyhow::anyhow!("starting the functions runtime: {e}"))?;
-    let api = api.with_routes(baton_api::lambda::routes(functions.clone()));
     // Lambda tasks and Lambda rule targets call functions through the invoker bridge.
-    let invoker: std::sync::Arc<dyn baton_runtime::bridge::FunctionInvoker> =
+    let invoker: std::sync::Arc<dyn baton_platform::bridge::FunctionInvoker> =
         std::sync::Arc::new(functions.clone());
     sfn.set_function_invoker(invoker.clone());
     buses.set_function_invoker(invoker.clone());
@@ -291,21 +308,21 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     // ── Event source mappings (SQS → Lambda) ─────────────────────────────────────
     // Every node polls every enabled mapping: a receive gives each message to one
     // consumer, so nodes sharing PostgreSQL split a queue's batches between them.
-    let event_sources = baton_runtime::event_sources::EventSourceMappings::new(
+    let event_sources = baton_lambda::event_sources::EventSourceMappings::new(
         stores.event_sources.clone(),
-        queues,
+        std::sync::Arc::new(queues),
         invoker,
-        baton_runtime::event_sources::EventSourcesConfig {
+        baton_lambda::event_sources::EventSourcesConfig {
             region: args.region.clone(),
             account: args.account.clone(),
             reconcile_interval: std::time::Duration::from_secs(1),
         },
-        baton_runtime::queues::system_clock(),
+        std::sync::Arc::new(SystemClock),
     );
-    let api = api.with_routes(baton_api::lambda::event_sources::routes(
-        functions.clone(),
-        event_sources.clone(),
-    ));
+    let api = api.with_service(
+        &baton_lambda::wire::LambdaApi::new(functions.clone())
+            .with_event_source_mappings(event_sources.clone()),
+    );
     // ── end event source mappings ────────────────────────────────────────────────
 
     // ── Background work (every bridge is connected now) ──────────────────────────
@@ -346,7 +363,7 @@ async fn serve_async(args: ServeArgs) -> Result<ExitCode> {
     }
     tracing::info!(%addr, data_dir = %args.data_dir.display(), "serving");
 
-    baton_api::serve(listener, api, shutdown_signal())
+    baton_platform::http::serve(listener, api, shutdown_signal())
         .await
         .context("serving HTTP")?;
     functions.shutdown();
@@ -375,7 +392,7 @@ fn sample_input_for(definition: &std::path::Path) -> String {
 
 /// Creates (or updates) a state machine from a definition file; returns its ARN.
 async fn deploy_state_machine(
-    sfn: &baton_runtime::sfn::StepFunctions,
+    sfn: &baton_stepfunctions::StepFunctions,
     file: &std::path::Path,
 ) -> Result<String> {
     let definition =
@@ -393,11 +410,11 @@ async fn deploy_state_machine(
         sfn.config().region,
         sfn.config().account
     );
-    let create = baton_runtime::sfn::CreateStateMachine {
+    let create = baton_stepfunctions::CreateStateMachine {
         name,
         definition: definition.clone(),
         role_arn,
-        machine_type: baton_runtime::sfn::MachineType::Standard,
+        machine_type: baton_stepfunctions::MachineType::Standard,
         logging_configuration: None,
         tracing_configuration: None,
         tags: Vec::new(),
@@ -405,7 +422,7 @@ async fn deploy_state_machine(
     match sfn.create_state_machine(create).await {
         Ok(m) => Ok(m.arn),
         Err(e) if e.code == "StateMachineAlreadyExists" => {
-            let update = baton_runtime::sfn::UpdateStateMachine {
+            let update = baton_stepfunctions::UpdateStateMachine {
                 arn: arn.clone(),
                 definition: Some(definition),
                 ..Default::default()

@@ -7,10 +7,9 @@
 
 use baton_asl::{ParseOptions, parse_definition_value};
 use baton_exec::{ExecutionIdentity, Failure, Outcome, TaskRequest};
-use baton_runtime::lambda::{
-    FunctionResult, InvokeMeta, function_event, function_reference, task_answer,
-};
-use baton_runtime::local::{RunOptions, RunResult, TaskAnswer, run_execution};
+use baton_platform::bridge::FunctionResult;
+use baton_stepfunctions::lambda::{InvokeMeta, function_event, function_reference, task_answer};
+use baton_stepfunctions::local::{RunOptions, RunResult, TaskAnswer, run_execution};
 use serde_json::{Value, json};
 
 use crate::asl_compare::{Observed, compare_case};

@@ -14,7 +14,7 @@ use baton_exec::test_state::{
     FieldValidationMode, InspectionLevel, Mock, MockErrorOutput, StateConfiguration, TestEnv,
     TestStateRequest,
 };
-use baton_runtime::entropy::DriverEntropy;
+use baton_stepfunctions::entropy::DriverEntropy;
 use serde_json::Value;
 
 use crate::support::{Report, json_files, known_gaps, matches, shared_dir};

@@ -1,5 +1,6 @@
 //! One integration-test binary: conformance corpora and end-to-end tests.
 
+mod architecture;
 mod asl_compare;
 mod asl_conformance;
 mod asl_test_state;

@@ -39,7 +39,9 @@ pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
         .build()
         .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
     let store = runtime
-        .block_on(baton_store_postgres::create_schema(&url, &schema))
+        .block_on(baton_platform::store::postgres::create_schema(
+            &url, &schema,
+        ))
         .unwrap_or_else(|e| panic!("creating schema {schema}: {e}"));
     Some(store)
 }

@@ -66,3 +66,67 @@ fn readme_main_command_deploys_the_bundled_example() {
     assert_eq!(output["customer"], "ada");
     assert_eq!(output["count"], 2);
 }
+
+/// A service Baton does not serve is answered in the protocol its client speaks, naming
+/// the service and the operation: the `aws` CLI reads the code and message of a Query
+/// (CloudFormation), a JSON (DynamoDB), a REST-XML (S3) and a REST-JSON (API Gateway)
+/// error, instead of failing to parse the body.
+#[test]
+fn unserved_services_are_refused_in_their_own_protocol() {
+    let server = Server::start();
+    for (args, code, named) in [
+        (
+            &["cloudformation", "list-stacks"][..],
+            "InvalidAction",
+            "ListStacks of cloudformation",
+        ),
+        (
+            &["dynamodb", "list-tables"][..],
+            "UnknownOperationException",
+            "ListTables of dynamodb",
+        ),
+        (
+            &["s3api", "list-buckets"][..],
+            "NotImplemented",
+            "GET / of s3",
+        ),
+        (
+            &["apigateway", "get-rest-apis"][..],
+            "UnknownOperationException",
+            "GET /restapis of apigateway",
+        ),
+    ] {
+        let out = server.aws(args);
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("({code})")) && stderr.contains(named),
+            "{args:?}: {stderr}"
+        );
+    }
+    // boto3 sees the same codes, and an operation a served service lacks names both.
+    let out = server.python(
+        r#"
+import os, boto3, botocore
+E = os.environ["ENDPOINT"]
+def code(call):
+    try:
+        call()
+        return "no error"
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"] + " " + str(e.response["ResponseMetadata"]["HTTPStatusCode"]) + " " + e.response["Error"]["Message"]
+print(code(lambda: boto3.client("sns", endpoint_url=E).list_topics()))
+print(code(lambda: boto3.client("stepfunctions", endpoint_url=E).list_map_runs(executionArn="arn:aws:states:us-east-1:123456789012:execution:m:e")))
+"#,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "InvalidAction 400 Baton does not serve the operation ListTopics of sns",
+            "UnknownOperationException 400 Baton does not serve the operation ListMapRuns of Step Functions",
+        ]
+    );
+}

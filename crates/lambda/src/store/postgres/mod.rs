@@ -1,0 +1,4 @@
+//! Lambda's stores on PostgreSQL.
+
+mod event_sources;
+mod functions;

@@ -1,0 +1,4 @@
+//! Lambda's stores on SQLite.
+
+mod event_sources;
+mod functions;
