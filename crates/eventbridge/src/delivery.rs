@@ -24,6 +24,7 @@ use tokio::sync::Semaphore;
 
 use super::arn::TargetKind;
 use super::error::BusError;
+use super::fifo_order::Turn;
 use super::ingest::{Arrival, plan_arrival};
 use super::{EventBuses, derived_uuid};
 use baton_platform::bridge::queues::{MessageAttribute, SendRequest};
@@ -112,12 +113,27 @@ impl EventBuses {
         let mut handles = Vec::with_capacity(n);
         for d in claimed {
             let bus = self.clone();
-            handles.push(tokio::spawn(async move { bus.perform(d).await }));
+            let turn = self.inner.fifo_order.enter(&d);
+            handles.push(tokio::spawn(
+                async move { bus.perform_in_turn(d, turn).await },
+            ));
         }
         for h in handles {
             let _ = h.await;
         }
         Ok(n)
+    }
+
+    /// [`EventBuses::perform`] after the delivery's FIFO group predecessor, if any.
+    async fn perform_in_turn(&self, d: DeliveryRecord, turn: Option<Turn>) {
+        match turn {
+            Some(mut turn) => {
+                turn.wait().await;
+                self.perform(d).await;
+                self.inner.fifo_order.leave(turn);
+            }
+            None => self.perform(d).await,
+        }
     }
 
     /// One attempt and its bookkeeping.
@@ -398,8 +414,9 @@ impl EventBuses {
     }
 }
 
-/// The worker loop: claim, perform concurrently (bounded), sleep until the next due
-/// delivery or until woken by new work.
+/// The worker loop: claim, perform concurrently (bounded; an SQS FIFO group's
+/// deliveries one after another, in claim order), sleep until the next due delivery or
+/// until woken by new work.
 pub(crate) async fn run(bus: EventBuses) {
     let slots = Arc::new(Semaphore::new(bus.inner.config.delivery_concurrency.max(1)));
     let lease = i64::try_from(bus.inner.config.lease.as_millis()).unwrap_or(60_000);
@@ -448,9 +465,10 @@ pub(crate) async fn run(bus: EventBuses) {
                     Err(_) => return,
                 },
             };
+            let turn = bus.inner.fifo_order.enter(&d);
             let bus = bus.clone();
             tokio::spawn(async move {
-                bus.perform(d).await;
+                bus.perform_in_turn(d, turn).await;
                 drop(permit);
             });
         }

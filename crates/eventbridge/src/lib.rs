@@ -14,7 +14,8 @@
 //! rule and target operations), `archives` (archives, replays and the replay worker),
 //! `connections` (connections and API destinations), `ingest` (PutEvents and the
 //! `EventSink` for Step Functions), `delivery` + `http` (the worker and target
-//! invocations), `scheduler` (scheduled rules and archive retention), `arn`, `error`;
+//! invocations; `fifo_order` keeps an SQS FIFO group's deliveries in sequence),
+//! `scheduler` (scheduled rules and archive retention), `arn`, `error`;
 //! `wire` is the `AWSEvents` JSON API, `store` the durable tables.
 //!
 //! Architecture Invariant: the catalog in memory only ever reflects committed store
@@ -28,6 +29,7 @@ pub mod connections;
 pub mod control;
 pub mod delivery;
 pub mod error;
+mod fifo_order;
 pub mod http;
 pub mod ingest;
 pub mod scheduler;
@@ -95,6 +97,8 @@ pub(crate) struct Inner {
     pub(crate) queues: OnceLock<Arc<dyn baton_platform::bridge::MessageSender>>,
     pub(crate) http: reqwest::Client,
     pub(crate) wake_deliveries: Notify,
+    /// Keeps each SQS FIFO group's deliveries in claim order on this node.
+    pub(crate) fifo_order: fifo_order::GroupOrder,
     pub(crate) wake_scheduler: Notify,
     pub(crate) wake_replays: Notify,
     pub(crate) tokens: Mutex<http::TokenCache>,
@@ -146,6 +150,7 @@ impl EventBuses {
                 queues: OnceLock::new(),
                 http,
                 wake_deliveries: Notify::new(),
+                fifo_order: fifo_order::GroupOrder::default(),
                 wake_scheduler: Notify::new(),
                 wake_replays: Notify::new(),
                 tokens: Mutex::new(http::TokenCache::default()),
