@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use super::error::ApiError;
 use super::json::{JsonService, split_target};
-use super::protocol::{RequestFacts, WireError};
+use super::protocol::{Protocol, RequestFacts, WireError};
 
 /// Largest request body accepted at all. Service limits (256 KiB inputs, …) are checked
 /// by each operation with its own error; this only bounds memory.
@@ -154,7 +154,6 @@ async fn unserved(request: Request) -> Response {
 /// The error for an operation (or a whole service) Baton does not serve, with the code
 /// each protocol's clients expect for an unknown operation.
 pub fn unserved_error(facts: &RequestFacts) -> WireError {
-    use super::protocol::Protocol;
     let (status, code) = match facts.protocol {
         Protocol::Json => (StatusCode::BAD_REQUEST, "UnknownOperationException"),
         Protocol::Query => (StatusCode::BAD_REQUEST, "InvalidAction"),
@@ -184,11 +183,16 @@ async fn json_protocol(
             &headers,
             &body,
         );
-        if facts.protocol == super::protocol::Protocol::Json {
-            return ApiError::client("MissingAction", "Missing X-Amz-Target header")
-                .into_response();
-        }
-        return unserved_error(&facts).render(facts.protocol, &uuid::Uuid::new_v4().to_string());
+        // `POST /` without a target: a Query action or an S3 call is answered in its own
+        // protocol; anything else is taken for a JSON client that left the header out.
+        return match facts.protocol {
+            Protocol::Query | Protocol::RestXml => {
+                unserved_error(&facts).render(facts.protocol, &uuid::Uuid::new_v4().to_string())
+            }
+            Protocol::Json | Protocol::RestJson => {
+                ApiError::client("MissingAction", "Missing X-Amz-Target header").into_response()
+            }
+        };
     };
     let Some((prefix, operation)) = split_target(target) else {
         return ApiError::client(
@@ -339,6 +343,12 @@ mod tests {
             text.starts_with("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Baton does not serve the operation ListStacks of cloudformation</Message></Error><RequestId>"),
             "{text}"
         );
+
+        // `POST /` with neither a target nor an action: a JSON client without its header.
+        let r = client.post(&url).body("{}").send().await.unwrap();
+        assert_eq!(r.status(), 400);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["__type"], "MissingAction");
 
         // JSON with a prefix nobody registered: names the signing service.
         let r = client
