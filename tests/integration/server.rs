@@ -21,29 +21,12 @@ fn postgres_store_for_servers() -> Option<String> {
 }
 
 /// A `--store` URL on a fresh schema, or `None` (after saying why) without PostgreSQL.
-#[allow(clippy::print_stderr)] // The reason a test passes vacuously belongs in its output.
 pub(crate) fn fresh_postgres_store(test: &str) -> Option<String> {
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let Ok(url) = std::env::var("BATON_TEST_POSTGRES_URL") else {
-        eprintln!("skipped {test}: BATON_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() % 1_000_000_000)
-        .unwrap_or(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let schema = format!("{test}_{}_{nanos}_{seq}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
-    let store = runtime
-        .block_on(baton_platform::store::postgres::create_schema(
-            &url, &schema,
-        ))
-        .unwrap_or_else(|e| panic!("creating schema {schema}: {e}"));
-    Some(store)
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"))
+        .block_on(baton_platform::store::testing::fresh_schema_url(test))
 }
 
 /// A running `baton serve` on a free loopback port with its own data directory.

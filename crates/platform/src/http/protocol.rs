@@ -90,8 +90,10 @@ pub struct WireError {
 }
 
 impl WireError {
-    /// The error in `protocol`'s shape. `request_id` goes where the protocol carries one.
-    pub fn render(&self, protocol: Protocol, request_id: &str) -> Response {
+    /// The error in `protocol`'s shape, under a new request id (in the body where the
+    /// protocol carries one, and in `x-amzn-requestid`).
+    pub fn render(&self, protocol: Protocol) -> Response {
+        let request_id = uuid::Uuid::new_v4().to_string();
         let (content_type, body) = match protocol {
             Protocol::Json => (
                 "application/x-amz-json-1.0",
@@ -116,7 +118,7 @@ impl WireError {
                     },
                     xml_escape(&self.code),
                     xml_escape(&self.message),
-                    xml_escape(request_id),
+                    xml_escape(&request_id),
                 ),
             ),
             Protocol::RestXml => (
@@ -125,14 +127,14 @@ impl WireError {
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
                     xml_escape(&self.code),
                     xml_escape(&self.message),
-                    xml_escape(request_id),
+                    xml_escape(&request_id),
                 ),
             ),
         };
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if let Ok(v) = HeaderValue::from_str(request_id) {
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
             headers.insert("x-amzn-requestid", v);
         }
         if matches!(protocol, Protocol::Json | Protocol::RestJson)
@@ -283,9 +285,9 @@ mod tests {
             message: "a < b & c".into(),
             sender_fault: true,
         };
-        let r = e.render(Protocol::Query, "rid");
+        let r = e.render(Protocol::Query);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/xml");
-        let r = e.render(Protocol::Json, "rid");
+        let r = e.render(Protocol::Json);
         assert_eq!(r.headers()["x-amzn-errortype"], "InvalidAction");
         assert_eq!(xml_escape("a < b & 'c'"), "a &lt; b &amp; &apos;c&apos;");
         assert_eq!(

@@ -53,6 +53,16 @@ impl Routes {
         });
         self
     }
+
+    /// Both services' routes together.
+    fn merge(self, other: Routes) -> Self {
+        let mut merged = match other.rest {
+            Some(rest) => self.rest(rest),
+            None => self,
+        };
+        merged.json.extend(other.json);
+        merged
+    }
 }
 
 /// A service the edge serves. The edge knows services only through this trait.
@@ -62,12 +72,10 @@ pub trait Service {
 }
 
 /// Everything the server answers.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Api {
-    /// The JSON-protocol services, looked up by `X-Amz-Target` prefix.
-    json_services: Vec<Arc<dyn JsonService>>,
-    /// Every service's REST routes, merged.
-    rest: Option<Router>,
+    /// Every registered service's routes, merged.
+    routes: Routes,
     /// When set, every request must be SigV4-signed with one of these keys.
     credentials: Option<Arc<super::sigv4::Credentials>>,
 }
@@ -79,14 +87,7 @@ impl Api {
 
     /// Serves `service`'s routes.
     pub fn with_service(mut self, service: &dyn Service) -> Self {
-        let routes = service.routes();
-        self.json_services.extend(routes.json);
-        if let Some(routes) = routes.rest {
-            self.rest = Some(match self.rest.take() {
-                Some(r) => r.merge(routes),
-                None => routes,
-            });
-        }
+        self.routes = self.routes.merge(service.routes());
         self
     }
 
@@ -98,12 +99,12 @@ impl Api {
 
     /// The axum router (for serving, or for tests that call it directly).
     pub fn router(self) -> Router {
-        let services = Arc::new(self.json_services);
+        let services = Arc::new(self.routes.json);
         let base = Router::new()
             .route("/", post(json_protocol).fallback(unserved))
             .route("/health", get(|| async { "ok" }))
             .with_state(services);
-        let router = match self.rest {
+        let router = match self.routes.rest {
             Some(rest) => base.merge(rest),
             None => base,
         };
@@ -148,7 +149,7 @@ async fn unserved(request: Request) -> Response {
         &parts.headers,
         &body,
     );
-    unserved_error(&facts).render(facts.protocol, &uuid::Uuid::new_v4().to_string())
+    unserved_error(&facts).render(facts.protocol)
 }
 
 /// The error for an operation (or a whole service) Baton does not serve, with the code
@@ -186,9 +187,7 @@ async fn json_protocol(
         // `POST /` without a target: a Query action or an S3 call is answered in its own
         // protocol; anything else is taken for a JSON client that left the header out.
         return match facts.protocol {
-            Protocol::Query | Protocol::RestXml => {
-                unserved_error(&facts).render(facts.protocol, &uuid::Uuid::new_v4().to_string())
-            }
+            Protocol::Query | Protocol::RestXml => unserved_error(&facts).render(facts.protocol),
             Protocol::Json | Protocol::RestJson => {
                 ApiError::client("MissingAction", "Missing X-Amz-Target header").into_response()
             }

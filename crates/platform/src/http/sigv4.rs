@@ -374,23 +374,22 @@ pub async fn require_signature(
             &parts.headers,
             &bytes,
         );
-        let status = if facts.protocol == super::protocol::Protocol::Json {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::FORBIDDEN
-        };
+        let json = facts.protocol == super::protocol::Protocol::Json;
         let error = ApiError {
-            status,
+            status: if json {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::FORBIDDEN
+            },
             code: e.code.into(),
             message: e.message,
             query_error: None,
         };
-        if facts.protocol == super::protocol::Protocol::Json {
-            return error.into_response();
-        }
-        return error
-            .to_wire()
-            .render(facts.protocol, &uuid::Uuid::new_v4().to_string());
+        return if json {
+            error.into_response()
+        } else {
+            error.to_wire().render(facts.protocol)
+        };
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

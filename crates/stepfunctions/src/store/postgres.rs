@@ -1155,12 +1155,13 @@ impl WorkStore for Database {
 mod tests {
     use super::*;
 
+    use crate::store::{Lease, NewWork};
+
     /// A fresh schema of this test's own with this service's migrations.
     async fn fresh(test: &str) -> Option<Database> {
         baton_platform::store::testing::fresh_postgres(test, &[crate::store::MIGRATIONS.postgres])
             .await
     }
-    use crate::store::{Lease, NewWork};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_passes_the_step_functions_store_conformance_suite() {

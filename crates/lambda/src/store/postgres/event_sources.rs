@@ -125,13 +125,7 @@ impl EventSourceMappingStore for Database {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
-
-    /// A fresh schema of this test's own with this service's migrations.
-    async fn fresh(test: &str) -> Option<Database> {
-        baton_platform::store::testing::fresh_postgres(test, &[crate::store::MIGRATIONS.postgres])
-            .await
-    }
+    use crate::store::postgres::tests::fresh;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_passes_the_event_source_mapping_store_conformance_suite() {

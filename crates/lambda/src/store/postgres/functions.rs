@@ -364,11 +364,7 @@ impl FunctionStore for Database {
 mod tests {
     use super::*;
 
-    /// A fresh schema of this test's own with this service's migrations.
-    async fn fresh(test: &str) -> Option<Database> {
-        baton_platform::store::testing::fresh_postgres(test, &[crate::store::MIGRATIONS.postgres])
-            .await
-    }
+    use crate::store::postgres::tests::fresh;
     use serde_json::json;
 
     fn record(name: &str, revision: i64, sha: Option<&str>) -> FunctionRecord {

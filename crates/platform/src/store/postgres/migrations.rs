@@ -5,12 +5,6 @@ use deadpool_postgres::Object;
 
 use crate::store::{Migration, StoreError};
 
-/// The platform's own: nothing but the migrations table itself.
-const CORE: &[Migration] = &[Migration {
-    name: "0000_schema_migrations",
-    sql: include_str!("0000_schema_migrations.sql"),
-}];
-
 /// Arbitrary, fixed: the key of the advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6261_746f_6e00;
 
@@ -26,7 +20,7 @@ pub(super) async fn apply(
     )
     .await
     .map_err(StoreError::backend)?;
-    for Migration { name, sql } in crate::store::ordered(CORE, services)? {
+    for Migration { name, sql } in crate::store::ordered(services)? {
         let tx = conn.transaction().await.map_err(StoreError::backend)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await

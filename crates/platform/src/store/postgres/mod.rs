@@ -126,7 +126,7 @@ mod tests {
 
     #[tokio::test]
     async fn opens_migrates_twice_and_round_trips() {
-        let Some(url) = postgres_url() else {
+        let Some(url) = postgres_url("opens_migrates_twice_and_round_trips") else {
             return;
         };
         let url = create_schema(&url, &format!("t_migrate_{}", std::process::id()))

@@ -5,12 +5,6 @@ use rusqlite::Connection;
 
 use crate::store::{Migration, StoreError};
 
-/// The platform's own: nothing but the migrations table itself.
-const CORE: &[Migration] = &[Migration {
-    name: "0000_schema_migrations",
-    sql: include_str!("0000_schema_migrations.sql"),
-}];
-
 /// Applies the migrations not yet recorded in `schema_migrations`.
 pub(super) fn apply(
     conn: &mut Connection,
@@ -23,7 +17,7 @@ pub(super) fn apply(
         );",
     )
     .map_err(StoreError::backend)?;
-    for Migration { name, sql } in crate::store::ordered(CORE, services)? {
+    for Migration { name, sql } in crate::store::ordered(services)? {
         let tx = conn.transaction().map_err(StoreError::backend)?;
         let done: bool = tx
             .query_row(
